@@ -1,0 +1,322 @@
+"""Load a model file and its includes, then validate it with pydantic.
+
+Every problem found is collected before raising, so `nemecys validate` can show them all at
+once. Pydantic's error locations are mapped back to `file:line:column` through the
+`SourceMap`, and misspelt keys or enum values get a "did you mean" from the allowed names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import types
+import typing
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from nemecys.errors import Location, ModelError, Problem
+from nemecys.model.schema import SystemModel
+from nemecys.model.yamlsource import MAX_FILE_BYTES, PathKey, SourceMap, format_path, load_yaml
+
+MODEL_FILE_NAME = "nemecys.yaml"
+MAX_INCLUDE_DEPTH = 16
+
+# Top-level sections that included files extend; every other section may appear in one file only.
+_LIST_SECTIONS = (
+    "zones",
+    "components",
+    "assets",
+    "flows",
+    "actors",
+    "controls",
+    "assumptions",
+    "decisions",
+)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A validated model with where each part came from."""
+
+    model: SystemModel
+    path: Path
+    files: tuple[Path, ...]
+    source: SourceMap
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def locate(self, path: PathKey) -> Location | None:
+        return self.source.find(path)
+
+
+def resolve_project(project: Path) -> Path:
+    """Return the model file for PROJECT: the file itself or `PROJECT/nemecys.yaml`."""
+    if project.is_dir():
+        candidate = project / MODEL_FILE_NAME
+        if not candidate.is_file():
+            raise ModelError(
+                "cannot find the model",
+                [
+                    Problem(
+                        f"folder has no {MODEL_FILE_NAME}",
+                        Location(project),
+                        hint=f"pass the model file itself, or add {MODEL_FILE_NAME} to the folder",
+                    )
+                ],
+            )
+        return candidate
+    return project
+
+
+def _max_bytes() -> int:
+    raw = os.environ.get("NEMECYS_MAX_MODEL_BYTES")
+    if not raw:
+        return MAX_FILE_BYTES
+    try:
+        return int(raw)
+    except ValueError:
+        raise ModelError(
+            "invalid setting",
+            [Problem("NEMECYS_MAX_MODEL_BYTES is not an integer", value=raw, hint="give a byte count")],
+        ) from None
+
+
+def read_document(path: Path) -> tuple[dict[str, Any], SourceMap, tuple[Path, ...]]:
+    """Read a model file and merge its includes into one document."""
+    path = path.resolve()
+    problems: list[Problem] = []
+    merged: dict[str, Any] = {}
+    source = SourceMap()
+    files: list[Path] = []
+    _merge_file(path, merged, source, files, problems, chain=())
+    if problems:
+        raise ModelError("the model is invalid", problems)
+    return merged, source, tuple(files)
+
+
+def _merge_file(
+    path: Path,
+    merged: dict[str, Any],
+    source: SourceMap,
+    files: list[Path],
+    problems: list[Problem],
+    chain: tuple[Path, ...],
+) -> None:
+    data, file_source = load_yaml(path, _max_bytes())
+    files.append(path)
+    if not isinstance(data, dict):
+        problems.append(
+            Problem(
+                f"top level is a {type(data).__name__}, expected a mapping",
+                file_source.find(()) or Location(path, 1, 1),
+                expected="keys such as 'system', 'components', 'flows'",
+            )
+        )
+        return
+
+    includes = data.get("includes", [])
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        problems.append(
+            Problem(
+                "'includes' must be a list of file paths",
+                file_source.find(("includes",)),
+                value=repr(includes),
+            )
+        )
+        includes = []
+
+    for key, value in data.items():
+        if key == "includes":
+            continue
+        if key in _LIST_SECTIONS and isinstance(value, list):
+            existing = merged.setdefault(key, [])
+            if not isinstance(existing, list):
+                continue
+            offset = len(existing)
+            existing.extend(value)
+            for p, loc in file_source.locations.items():
+                if p and p[0] == key and len(p) > 1 and isinstance(p[1], int):
+                    source.locations[(key, p[1] + offset, *p[2:])] = loc
+            for p, loc in file_source.key_locations.items():
+                if p and p[0] == key and len(p) > 1 and isinstance(p[1], int):
+                    source.key_locations[(key, p[1] + offset, *p[2:])] = loc
+            source.locations.setdefault((key,), file_source.locations[(key,)])
+            source.key_locations.setdefault((key,), file_source.key_locations[(key,)])
+        elif key in merged:
+            problems.append(
+                Problem(
+                    f"section '{key}' is defined in more than one file",
+                    file_source.find((key,), key=True),
+                    hint=f"keep '{key}' in one file; only list sections ({', '.join(_LIST_SECTIONS)}) "
+                    "can be split over includes",
+                )
+            )
+        else:
+            merged[key] = value
+            for p, loc in file_source.locations.items():
+                if p and p[0] == key:
+                    source.locations[p] = loc
+            for p, loc in file_source.key_locations.items():
+                if p and p[0] == key:
+                    source.key_locations[p] = loc
+
+    for index, include in enumerate(includes):
+        target = (path.parent / include).resolve()
+        where = file_source.find(("includes", index))
+        if target in chain or target == path:
+            problems.append(Problem("include cycle", where, value=include, hint="remove the include that loops back"))
+            continue
+        if len(chain) >= MAX_INCLUDE_DEPTH:
+            problems.append(Problem(f"includes nest deeper than {MAX_INCLUDE_DEPTH} levels", where, value=include))
+            continue
+        if not target.is_file():
+            problems.append(
+                Problem(
+                    "included file not found",
+                    where,
+                    value=include,
+                    hint=f"paths are relative to {path.parent}",
+                )
+            )
+            continue
+        try:
+            _merge_file(target, merged, source, files, problems, (*chain, path))
+        except ModelError as exc:
+            problems.extend(exc.problems)
+
+
+def load_model(project: Path) -> LoadedModel:
+    """Read, merge and validate the model of PROJECT (cross-references are not checked here)."""
+    path = resolve_project(project)
+    document, source, files = read_document(path)
+    try:
+        model = SystemModel.model_validate(document)
+    except ValidationError as exc:
+        raise ModelError("the model is invalid", pydantic_problems(exc, source)) from None
+    return LoadedModel(model=model, path=path.resolve(), files=files, source=source)
+
+
+# --- pydantic errors to problems --------------------------------------------------------------
+
+
+def suggest(word: str, choices: typing.Iterable[str]) -> str | None:
+    """Return the closest choice to a misspelt `word`, if one is close enough."""
+    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """Return the concrete classes inside Optional/Union/list/Annotated annotations."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        out: list[Any] = []
+        for arg in typing.get_args(annotation):
+            if arg is not type(None):
+                out.extend(_unwrap(arg))
+        return out
+    return [annotation]
+
+
+def _annotation_at(loc: tuple[str | int, ...]) -> Any:
+    """Walk the schema along a pydantic error location; return the annotation found there."""
+    current: Any = SystemModel
+    for part in loc:
+        candidates = _unwrap(current)
+        step: Any = None
+        for candidate in candidates:
+            if isinstance(part, int) and typing.get_origin(candidate) is list:
+                step = typing.get_args(candidate)[0]
+                break
+            if (
+                isinstance(part, str)
+                and isinstance(candidate, type)
+                and issubclass(candidate, BaseModel)
+                and part in candidate.model_fields
+            ):
+                step = candidate.model_fields[part].annotation
+                break
+        if step is None:
+            return None
+        current = step
+    return current
+
+
+def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
+    for candidate in _unwrap(_annotation_at(loc)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return list(candidate.model_fields)
+    return []
+
+
+def _allowed_values(loc: tuple[str | int, ...]) -> list[str]:
+    values: list[str] = []
+    for candidate in _unwrap(_annotation_at(loc)):
+        if isinstance(candidate, type) and issubclass(candidate, Enum):
+            values.extend(str(member.value) for member in candidate)
+        elif typing.get_origin(candidate) is typing.Literal:
+            values.extend(str(arg) for arg in typing.get_args(candidate))
+    return values
+
+
+def pydantic_problems(exc: ValidationError, source: SourceMap) -> list[Problem]:
+    problems: list[Problem] = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        kind = error["type"]
+        value = error.get("input")
+        shown = None if isinstance(value, dict | list) else repr(value)
+        where = format_path(loc)
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            allowed = _allowed_keys(loc[:-1])
+            guess = suggest(key, allowed)
+            problems.append(
+                Problem(
+                    f"unknown key '{key}'",
+                    source.find(loc, key=True),
+                    expected=", ".join(allowed) if allowed else None,
+                    hint=f"did you mean '{guess}'?" if guess else "remove it or check the spelling",
+                    path=where,
+                )
+            )
+        elif kind == "missing":
+            problems.append(
+                Problem(
+                    f"missing required key '{loc[-1]}'",
+                    source.find(loc[:-1]),
+                    hint=f"add '{loc[-1]}:' here",
+                    path=where,
+                )
+            )
+        elif kind in ("enum", "literal_error"):
+            allowed = _allowed_values(loc)
+            guess = suggest(str(value), allowed) if isinstance(value, str) else None
+            problems.append(
+                Problem(
+                    f"invalid value for '{loc[-1]}'",
+                    source.find(loc),
+                    value=shown,
+                    expected="one of " + ", ".join(allowed) if allowed else error["msg"],
+                    hint=f"did you mean '{guess}'?" if guess else None,
+                    path=where,
+                )
+            )
+        else:
+            problems.append(
+                Problem(
+                    f"invalid value for '{loc[-1]}'" if loc else "invalid model",
+                    source.find(loc),
+                    value=shown,
+                    expected=error["msg"],
+                    path=where,
+                )
+            )
+    return problems
