@@ -1,0 +1,3 @@
+from nemecys.cli import main
+
+main()
