@@ -57,7 +57,9 @@ def _parse_sboms(values: list[str]) -> dict[str, Path]:
     for value in values:
         component, sep, path = value.partition("=")
         if not sep or not component or not path:
-            err.print(f"invalid --sbom '{value}': expected COMPONENT=PATH, e.g. nightscout-server=sbom.cdx.json")
+            err.print(
+                f"invalid --sbom '{value}': expected COMPONENT=PATH, e.g. nightscout-server=sbom.cdx.json"
+            )
             raise typer.Exit(EXIT_INVALID_INPUT)
         sboms[component] = Path(path)
     return sboms
@@ -95,10 +97,15 @@ def validate(project: ProjectArg) -> None:
 @app.command()
 def assess(
     project: ProjectArg,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the reports.")] = Path("nemecys-out"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the reports.")] = Path(
+        "nemecys-out"
+    ),
     sbom: Annotated[
         list[str] | None,
-        typer.Option("--sbom", help="COMPONENT=PATH: attach a CycloneDX JSON SBOM to a component. Repeatable."),
+        typer.Option(
+            "--sbom",
+            help="COMPONENT=PATH: attach a CycloneDX JSON SBOM to a component. Repeatable.",
+        ),
     ] = None,
     fmt: Annotated[
         list[str] | None,
@@ -139,15 +146,21 @@ def _print_summary(assessment: Any) -> None:
         table.add_row(level, str(initial), str(residual))
     out.print(table)
     if assessment.gate.passed:
-        out.print("[green]gate passed[/green]: no unacceptable residual risk, no undecided high risk")
+        out.print(
+            "[green]gate passed[/green]: no unacceptable residual risk, no undecided high risk"
+        )
     else:
-        out.print(f"[red]gate failed[/red]: {len(assessment.gate.failures)} threats need work ('nemecys check' lists them)")
+        out.print(
+            f"[red]gate failed[/red]: {len(assessment.gate.failures)} threats need work ('nemecys check' lists them)"
+        )
 
 
 @app.command()
 def check(
     project: ProjectArg,
-    sbom: Annotated[list[str] | None, typer.Option("--sbom", help="COMPONENT=PATH, as for assess.")] = None,
+    sbom: Annotated[
+        list[str] | None, typer.Option("--sbom", help="COMPONENT=PATH, as for assess.")
+    ] = None,
 ) -> None:
     """CI gate: exit 1 when a residual risk is unacceptable or a high risk has no decision."""
     from nemecys.assess import assess as run_assessment
@@ -165,7 +178,9 @@ def check(
 
 @app.command()
 def schema(
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
     kind: Annotated[str, typer.Option(help="'model' or 'results'.")] = "model",
 ) -> None:
     """Print the JSON Schema of the model format (or of results.json)."""
@@ -190,7 +205,8 @@ def schema(
 @app.command()
 def rules(
     library: Annotated[
-        list[Path] | None, typer.Option("--library", "-l", help="Extra rule file to load. Repeatable.")
+        list[Path] | None,
+        typer.Option("--library", "-l", help="Extra rule file to load. Repeatable."),
     ] = None,
 ) -> None:
     """List the threat rules (packaged plus any extra library files)."""
@@ -216,12 +232,19 @@ def controls() -> None:
     from nemecys.controls import load_catalog
 
     catalog = _run(load_catalog)
-    table = Table(title=f"{len(catalog.controls)} controls ({catalog.catalog.id} {catalog.catalog.version})")
+    table = Table(
+        title=f"{len(catalog.controls)} controls ({catalog.catalog.id} {catalog.catalog.version})"
+    )
     for column in ("id", "category", "name", "expl. -", "sev. -"):
         table.add_column(column)
     for control in catalog.controls:
-        table.add_row(control.id, control.category, control.name, str(control.exploitability_reduction),
-                      str(control.severity_reduction))
+        table.add_row(
+            control.id,
+            control.category,
+            control.name,
+            str(control.exploitability_reduction),
+            str(control.severity_reduction),
+        )
     out.print(table)
 
 
@@ -229,7 +252,10 @@ def controls() -> None:
 def import_(
     source: Annotated[Path, typer.Argument(help="Threagile YAML or Threat Dragon v2 JSON file.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write.")],
-    fmt: Annotated[str | None, typer.Option("--from", help="threagile or threat-dragon; detected when omitted.")] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--from", help="threagile or threat-dragon; detected when omitted."),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
 ) -> None:
     """Convert another tool's threat model into a nemecys model file."""
@@ -243,7 +269,9 @@ def import_(
     write_atomic(output, dump_yaml(result.document))
     for warning in result.warnings:
         err.print(f"warning: {warning}", markup=False, highlight=False)
-    out.print(f"wrote {output} from {result.source_format}; review it, then run 'nemecys validate {output}'")
+    out.print(
+        f"wrote {output} from {result.source_format}; review it, then run 'nemecys validate {output}'"
+    )
 
 
 def main() -> None:

@@ -33,7 +33,9 @@ class ExploitabilityResult(_Result):
     attack_complexity: str
     privileges_required: str
     user_interaction: str
-    cvss_vector: str = Field(description="CVSS v3.1 exploitability metrics, e.g. AV:A/AC:L/PR:N/UI:N")
+    cvss_vector: str = Field(
+        description="CVSS v3.1 exploitability metrics, e.g. AV:A/AC:L/PR:N/UI:N"
+    )
     score: float = Field(description="CVSS v3.1 exploitability sub-score, 0.1 to 3.9")
     level: str
     basis: list[str]
@@ -83,7 +85,9 @@ class ThreatResult(_Result):
     residual: RiskRating = Field(description="After implemented controls")
     projected: RiskRating = Field(description="After implemented and planned controls")
     controls: list[AppliedControl]
-    missing_controls: list[str] = Field(description="Catalog controls the rule names that the model lacks here")
+    missing_controls: list[str] = Field(
+        description="Catalog controls the rule names that the model lacks here"
+    )
     status: str
     status_source: str = Field(description="decision, assumption or derived")
     rationale: str | None
@@ -167,4 +171,6 @@ class Assessment(_Result):
     sboms: list[SbomSummary]
     gate: GateResult
     risk_levels: list[str] = Field(description="Risk levels of the matrix, lowest first")
-    matrix_cells: dict[str, list[str]] = Field(description="Risk level per severity and exploitability")
+    matrix_cells: dict[str, list[str]] = Field(
+        description="Risk level per severity and exploitability"
+    )

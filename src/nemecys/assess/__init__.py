@@ -18,12 +18,20 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nemecys import __version__
 from nemecys.controls import CatalogControl, load_catalog
 from nemecys.errors import ModelError, Problem
-from nemecys.model import LoadedModel, check_model, check_threat_ids, load_model
+from nemecys.model import (
+    LoadedModel,
+    check_threat_ids,
+    read_document,
+    resolve_project,
+    validate_document,
+)
 from nemecys.model.schema import Control, ControlStatus, Severity, ThreatStatus
+from nemecys.model.yamlsource import SourceMap
 from nemecys.results import (
     AppliedControl,
     Assessment,
@@ -61,42 +69,69 @@ class Prepared:
 
 def prepare(project: Path) -> Prepared:
     """Run steps 1 to 3; raise ModelError or LibraryError listing every problem found."""
-    loaded = load_model(project)
-    model = loaded.model
+    path = resolve_project(project)
+    document, source, files = read_document(path)
 
+    # The model names its own rule files, so they load before the model's references are
+    # checked against the rule ids.
     catalog = load_catalog().by_id()
-    library_files = [loaded.base_dir / p for p in model.threats.libraries]
-    missing = [
-        Problem("threat library file not found", loaded.locate(("threats", "libraries", i)), value=str(p))
-        for i, p in enumerate(library_files)
-        if not p.is_file()
-    ]
-    if missing:
-        raise ModelError("the model is invalid", missing)
+    library_files, problems = _library_files(document, source, path.parent)
     library = load_library(library_files, catalog_ids=set(catalog))
-
-    # Disabled rules are removed after this check so that 'threats.disable' is validated too.
-    problems = check_model(loaded, rule_ids=set(library.rules), catalog_ids=set(catalog))
+    try:
+        loaded = validate_document(
+            path, document, source, files, rule_ids=set(library.rules), catalog_ids=set(catalog)
+        )
+    except ModelError as exc:
+        raise ModelError(exc.summary, problems + exc.problems) from None
     if problems:
         raise ModelError("the model is invalid", problems)
-    if model.threats.disable:
+
+    disabled = set(loaded.model.threats.disable)
+    if disabled:
         library = ThreatLibrary(
-            rules={k: v for k, v in library.rules.items() if k not in set(model.threats.disable)},
+            rules={k: v for k, v in library.rules.items() if k not in disabled},
             sources=library.sources,
         )
 
-    index = ModelIndex(model)
+    index = ModelIndex(loaded.model)
     threats = derive_threats(index, library)
-    problems = check_threat_ids(loaded, {t.id for t in threats})
+    problems = check_threat_ids(document, source, {t.id for t in threats})
     if problems:
         raise ModelError("the model is invalid", problems)
     return Prepared(loaded, library, catalog, index, threats)
 
 
+def _library_files(
+    document: dict[str, Any], source: SourceMap, base: Path
+) -> tuple[list[Path], list[Problem]]:
+    settings = document.get("threats")
+    raw = settings.get("libraries") if isinstance(settings, dict) else None
+    files: list[Path] = []
+    problems: list[Problem] = []
+    if not isinstance(raw, list):
+        return files, problems
+    for i, name in enumerate(raw):
+        if not isinstance(name, str):
+            continue
+        candidate = base / name
+        if candidate.is_file():
+            files.append(candidate)
+        else:
+            problems.append(
+                Problem(
+                    "threat library file not found",
+                    source.find(("threats", "libraries", i)),
+                    value=name,
+                    hint=f"paths are relative to {base}",
+                )
+            )
+    return files, problems
+
+
 def assess(project: Path, sboms: Mapping[str, Path] | None = None) -> Assessment:
     """Assess PROJECT; `sboms` maps component ids to SBOM files, overriding the model's."""
     prepared = prepare(project)
-    loaded, index = prepared.loaded, prepared.index
+    loaded = prepared.loaded
     model = loaded.model
 
     matrix_path = loaded.base_dir / model.risk.matrix if model.risk.matrix else None
@@ -192,7 +227,8 @@ def _score(
     initial = _rating(matrix, initial_e, initial_s)
     residual = _rating(matrix, *reduce(initial_e, initial_s, applied, {ControlStatus.IMPLEMENTED}))
     projected = _rating(
-        matrix, *reduce(initial_e, initial_s, applied, {ControlStatus.IMPLEMENTED, ControlStatus.PLANNED})
+        matrix,
+        *reduce(initial_e, initial_s, applied, {ControlStatus.IMPLEMENTED, ControlStatus.PLANNED}),
     )
 
     # (5) Status: an explicit decision wins, then an assumption, then what the risk shows.
@@ -207,7 +243,11 @@ def _score(
     elif any(c.status is ControlStatus.IMPLEMENTED for c, _, _ in applied) and (
         residual.acceptance == Acceptance.ACCEPTABLE
     ):
-        status, rationale, source = ThreatStatus.MITIGATED, "implemented controls bring the risk to an acceptable level", "derived"
+        status, rationale, source = (
+            ThreatStatus.MITIGATED,
+            "implemented controls bring the risk to an acceptable level",
+            "derived",
+        )
     else:
         status, rationale, source = ThreatStatus.OPEN, None, "derived"
 
@@ -256,7 +296,9 @@ def _element_location(loaded: LoadedModel, kind: str, element_id: str) -> Source
     if kind == "system":
         path = ("system",)
     elif kind == "component":
-        path = next((("components", i) for i, c in enumerate(model.components) if c.id == element_id), None)
+        path = next(
+            (("components", i) for i, c in enumerate(model.components) if c.id == element_id), None
+        )
     elif kind == "interface":
         owner, _, iface = element_id.partition(".")
         for i, c in enumerate(model.components):
@@ -275,7 +317,9 @@ def _element_location(loaded: LoadedModel, kind: str, element_id: str) -> Source
     return SourceLocation(file=str(found.file), line=found.line, column=found.column)
 
 
-def _trace(control: Control, catalog: Mapping[str, CatalogControl], traces: Mapping[str, list[str]]) -> ControlTrace:
+def _trace(
+    control: Control, catalog: Mapping[str, CatalogControl], traces: Mapping[str, list[str]]
+) -> ControlTrace:
     entry = catalog.get(control.catalog) if control.catalog else None
     return ControlTrace(
         id=control.id,
@@ -302,7 +346,9 @@ def _system_summary(loaded: LoadedModel) -> SystemSummary:
         classification=classification,
         cyber_device=system.cyber_device,
         functions=[
-            FunctionSummary(id=f.id, name=f.name or f.id, harm=f.harm, severity=f.severity, reach=f.reach.value)
+            FunctionSummary(
+                id=f.id, name=f.name or f.id, harm=f.harm, severity=f.severity, reach=f.reach.value
+            )
             for f in system.clinical_functions
         ],
         components=len(model.components),
@@ -322,8 +368,12 @@ def _sboms(loaded: LoadedModel, overrides: Mapping[str, Path]) -> list[SbomSumma
         problems = []
         for name in unknown:
             guess = suggest(name, known)
-            problems.append(Problem(f"--sbom names unknown component '{name}'",
-                                    hint=f"did you mean '{guess}'?" if guess else "use a component id of the model"))
+            problems.append(
+                Problem(
+                    f"--sbom names unknown component '{name}'",
+                    hint=f"did you mean '{guess}'?" if guess else "use a component id of the model",
+                )
+            )
         raise ModelError("invalid --sbom option", problems)
     paths: dict[str, Path] = {
         c.id: loaded.base_dir / c.software.sbom for c in model.components if c.software.sbom

@@ -11,7 +11,8 @@ import difflib
 import os
 import types
 import typing
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ class LoadedModel:
     path: Path
     files: tuple[Path, ...]
     source: SourceMap
+    document: dict[str, Any] = field(default_factory=dict)  # the merged YAML data, as read
 
     @property
     def base_dir(self) -> Path:
@@ -83,7 +85,11 @@ def _max_bytes() -> int:
     except ValueError:
         raise ModelError(
             "invalid setting",
-            [Problem("NEMECYS_MAX_MODEL_BYTES is not an integer", value=raw, hint="give a byte count")],
+            [
+                Problem(
+                    "NEMECYS_MAX_MODEL_BYTES is not an integer", value=raw, hint="give a byte count"
+                )
+            ],
         ) from None
 
 
@@ -170,10 +176,18 @@ def _merge_file(
         target = (path.parent / include).resolve()
         where = file_source.find(("includes", index))
         if target in chain or target == path:
-            problems.append(Problem("include cycle", where, value=include, hint="remove the include that loops back"))
+            problems.append(
+                Problem(
+                    "include cycle", where, value=include, hint="remove the include that loops back"
+                )
+            )
             continue
         if len(chain) >= MAX_INCLUDE_DEPTH:
-            problems.append(Problem(f"includes nest deeper than {MAX_INCLUDE_DEPTH} levels", where, value=include))
+            problems.append(
+                Problem(
+                    f"includes nest deeper than {MAX_INCLUDE_DEPTH} levels", where, value=include
+                )
+            )
             continue
         if not target.is_file():
             problems.append(
@@ -191,15 +205,52 @@ def _merge_file(
             problems.extend(exc.problems)
 
 
-def load_model(project: Path) -> LoadedModel:
-    """Read, merge and validate the model of PROJECT (cross-references are not checked here)."""
-    path = resolve_project(project)
-    document, source, files = read_document(path)
+def validate_document(
+    path: Path,
+    document: dict[str, Any],
+    source: SourceMap,
+    files: tuple[Path, ...],
+    *,
+    rule_ids: Collection[str] | None = None,
+    catalog_ids: Collection[str] | None = None,
+) -> LoadedModel:
+    """Validate a merged document: schema and cross-references, every problem at once."""
+    from nemecys.model.references import check_document
+
+    problems: list[Problem] = []
+    model: SystemModel | None = None
     try:
         model = SystemModel.model_validate(document)
     except ValidationError as exc:
-        raise ModelError("the model is invalid", pydantic_problems(exc, source)) from None
-    return LoadedModel(model=model, path=path.resolve(), files=files, source=source)
+        problems.extend(pydantic_problems(exc, source))
+    problems.extend(check_document(document, source, rule_ids=rule_ids, catalog_ids=catalog_ids))
+    if problems or model is None:
+        problems.sort(key=_problem_order)
+        raise ModelError("the model is invalid", problems)
+    return LoadedModel(
+        model=model, path=path.resolve(), files=files, source=source, document=document
+    )
+
+
+def _problem_order(problem: Problem) -> tuple[str, int, int]:
+    location = problem.location
+    if location is None:
+        return ("", 0, 0)
+    return (str(location.file), location.line, location.column)
+
+
+def load_model(
+    project: Path,
+    *,
+    rule_ids: Collection[str] | None = None,
+    catalog_ids: Collection[str] | None = None,
+) -> LoadedModel:
+    """Read, merge and validate the model of PROJECT."""
+    path = resolve_project(project)
+    document, source, files = read_document(path)
+    return validate_document(
+        path, document, source, files, rule_ids=rule_ids, catalog_ids=catalog_ids
+    )
 
 
 # --- pydantic errors to problems --------------------------------------------------------------

@@ -253,7 +253,8 @@ class System(_Strict):
     intended_use: str
     classification: Classification = Classification()
     cyber_device: bool | None = Field(
-        None, description="Whether the device meets the FD&C Act section 524B cyber device criteria."
+        None,
+        description="Whether the device meets the FD&C Act section 524B cyber device criteria.",
     )
     clinical_functions: list[ClinicalFunction] = Field(min_length=1)
 
@@ -291,11 +292,17 @@ class Interface(_Strict):
 
 
 class Software(_Strict):
-    sbom: str | None = Field(None, description="Path of a CycloneDX JSON SBOM, relative to the model file.")
-    platform: str | None = Field(None, description="Runtime or OS, for example 'Node.js 16' or 'Android 13'.")
+    sbom: str | None = Field(
+        None, description="Path of a CycloneDX JSON SBOM, relative to the model file."
+    )
+    platform: str | None = Field(
+        None, description="Runtime or OS, for example 'Node.js 16' or 'Android 13'."
+    )
     version: str | None = None
     update_mechanism: UpdateMechanism = UpdateMechanism.NONE
-    third_party: bool = Field(False, description="Off-the-shelf software the manufacturer does not build.")
+    third_party: bool = Field(
+        False, description="Off-the-shelf software the manufacturer does not build."
+    )
 
 
 class Component(_Strict):
@@ -304,12 +311,15 @@ class Component(_Strict):
     kind: ComponentKind
     zone: Identifier
     description: str | None = None
-    functions: list[Identifier] = Field(default_factory=list, description="Clinical functions it performs.")
+    functions: list[Identifier] = Field(
+        default_factory=list, description="Clinical functions it performs."
+    )
     patients: Reach | None = Field(
         None, description="Whether it serves one patient or many; default by kind."
     )
     internet_facing: bool | None = Field(
-        None, description="Reachable from the internet; default: in the internet zone or receives flows from it."
+        None,
+        description="Reachable from the internet; default: in the internet zone or receives flows from it.",
     )
     interfaces: list[Interface] = Field(default_factory=list)
     software: Software = Software()
@@ -368,14 +378,17 @@ class Control(_Strict):
     description: str | None = None
     status: ControlStatus
     applies_to: list[str] = Field(
-        default_factory=list, description="Components, flows or 'component.interface'; empty means the whole system."
+        default_factory=list,
+        description="Components, flows or 'component.interface'; empty means the whole system.",
     )
     mitigates: list[str] = Field(
         default_factory=list, description="Rule ids or threat ids this control also closes."
     )
     exploitability_reduction: int | None = Field(None, ge=0, le=4)
     severity_reduction: int | None = Field(None, ge=0, le=4)
-    evidence: list[str] = Field(default_factory=list, description="Test reports, documents or links.")
+    evidence: list[str] = Field(
+        default_factory=list, description="Test reports, documents or links."
+    )
     cost: float | None = Field(None, ge=0, description="Relative cost, for later control planning.")
     clinical_burden: Level | None = None
 
@@ -384,7 +397,8 @@ class Assumption(_Strict):
     id: Identifier
     text: str
     excludes: list[str] = Field(
-        default_factory=list, description="Rule ids or threat ids this assumption makes not applicable."
+        default_factory=list,
+        description="Rule ids or threat ids this assumption makes not applicable.",
     )
 
 
@@ -401,7 +415,9 @@ class Decision(_Strict):
 
 
 class RiskSettings(_Strict):
-    matrix: str | None = Field(None, description="Path of a risk matrix YAML file replacing the default.")
+    matrix: str | None = Field(
+        None, description="Path of a risk matrix YAML file replacing the default."
+    )
 
 
 class ThreatSettings(_Strict):
@@ -414,7 +430,7 @@ class ThreatSettings(_Strict):
 class SystemModel(_Strict):
     """The root of a model file, after includes are merged."""
 
-    schema_version: Literal[1] = MODEL_FORMAT_VERSION
+    schema_version: Literal[1] = 1
     includes: list[str] = Field(default_factory=list)
     system: System
     zones: list[Zone] = Field(default_factory=list)

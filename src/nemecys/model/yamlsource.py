@@ -28,7 +28,7 @@ MAX_NODES = 500_000
 PathKey = tuple[str | int, ...]
 
 try:
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,misc]
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
@@ -77,7 +77,13 @@ def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
     except FileNotFoundError:
         raise ModelError(
             "cannot read the model",
-            [Problem("file not found", Location(path), hint="check the path and the working directory")],
+            [
+                Problem(
+                    "file not found",
+                    Location(path),
+                    hint="check the path and the working directory",
+                )
+            ],
         ) from None
     if size > max_bytes:
         raise ModelError(
@@ -96,7 +102,13 @@ def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
     except UnicodeDecodeError as exc:
         raise ModelError(
             "cannot read the model",
-            [Problem(f"file is not valid UTF-8 (byte {exc.start})", Location(path), hint="save it as UTF-8")],
+            [
+                Problem(
+                    f"file is not valid UTF-8 (byte {exc.start})",
+                    Location(path),
+                    hint="save it as UTF-8",
+                )
+            ],
         ) from None
     except IsADirectoryError:
         raise ModelError(
@@ -145,10 +157,14 @@ class _Converter:
     ) -> Iterator[tuple[yaml.Node, yaml.Node, bool]]:
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                sources = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
                 for source in sources:
                     if not isinstance(source, yaml.MappingNode):
-                        raise self._error(source, "merge key '<<' needs a mapping or a list of mappings")
+                        raise self._error(
+                            source, "merge key '<<' needs a mapping or a list of mappings"
+                        )
                     yield from self._pairs(source, merged=True)
             else:
                 yield key_node, value_node, merged
@@ -161,7 +177,9 @@ class _Converter:
                 raise self._error(key_node, "mapping keys must be plain strings")
             key = str(self.loader.construct_object(key_node))
             if key in explicit and not is_merged:
-                raise self._error(key_node, f"duplicate key '{key}'", hint="each key may appear once in a mapping")
+                raise self._error(
+                    key_node, f"duplicate key '{key}'", hint="each key may appear once in a mapping"
+                )
             if is_merged and key in result:
                 continue  # explicit keys win over merged ones, as YAML 1.1 merge keys specify
             if not is_merged:
@@ -171,7 +189,9 @@ class _Converter:
         return result
 
     def _error(self, node: yaml.Node, message: str, hint: str | None = None) -> ModelError:
-        return ModelError("cannot read the model", [Problem(message, self.location(node), hint=hint)])
+        return ModelError(
+            "cannot read the model", [Problem(message, self.location(node), hint=hint)]
+        )
 
 
 def load_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[Any, SourceMap]:

@@ -70,23 +70,31 @@ class RiskMatrix(_Frozen):
         for severity, row in self.cells.items():
             if len(row) != len(_EXPLOITABILITY_NAMES):
                 raise ValueError(f"cells.{severity} needs {len(_EXPLOITABILITY_NAMES)} entries")
-            for value in row:
-                if value not in rank:
-                    raise ValueError(f"cells.{severity}: '{value}' is not one of risk_levels {self.risk_levels}")
+            for cell in row:
+                if cell not in rank:
+                    raise ValueError(
+                        f"cells.{severity}: '{cell}' is not one of risk_levels {self.risk_levels}"
+                    )
         if set(self.acceptance) != set(self.risk_levels):
             raise ValueError("acceptance needs exactly one entry per risk level")
         # Risk must never fall when severity or exploitability rises; otherwise adding a
         # control or correcting a severity upwards could hide a risk.
-        rows = [[rank[v] for v in self.cells[s]] for s in _SEVERITY_NAMES]
-        for si, row in enumerate(rows):
-            for ei, value in enumerate(row):
-                if ei and value < row[ei - 1]:
-                    raise ValueError(f"cells.{_SEVERITY_NAMES[si]} decreases as exploitability rises")
-                if si and value < rows[si - 1][ei]:
+        ranks = [[rank[v] for v in self.cells[s]] for s in _SEVERITY_NAMES]
+        for si, ranked in enumerate(ranks):
+            for ei, value in enumerate(ranked):
+                if ei and value < ranked[ei - 1]:
+                    raise ValueError(
+                        f"cells.{_SEVERITY_NAMES[si]} decreases as exploitability rises"
+                    )
+                if si and value < ranks[si - 1][ei]:
                     raise ValueError(
                         f"cells column '{_EXPLOITABILITY_NAMES[ei]}' decreases as severity rises"
                     )
-        accept_rank = {Acceptance.ACCEPTABLE: 0, Acceptance.DECISION_REQUIRED: 1, Acceptance.UNACCEPTABLE: 2}
+        accept_rank = {
+            Acceptance.ACCEPTABLE: 0,
+            Acceptance.DECISION_REQUIRED: 1,
+            Acceptance.UNACCEPTABLE: 2,
+        }
         previous = -1
         for level in self.risk_levels:
             current = accept_rank[self.acceptance[level]]
@@ -153,8 +161,12 @@ def _load(path: Path, cls: type[RiskMatrix] | type[Rubric], what: str) -> RiskMa
         return cls.model_validate(data)
     except ValidationError as exc:
         problems = pydantic_problems(exc, source)
-        problems = [p if p.location else Problem(p.message, Location(path), p.value, p.expected, p.hint, p.path)
-                    for p in problems]
+        problems = [
+            p
+            if p.location
+            else Problem(p.message, Location(path), p.value, p.expected, p.hint, p.path)
+            for p in problems
+        ]
         raise LibraryError(f"the {what} {path} is invalid", problems) from None
 
 

@@ -10,6 +10,7 @@ either by whole levels, never below the lowest level, which keeps the result mon
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -29,7 +30,9 @@ _CONFIDENTIALITY = frozenset({Objective.CONFIDENTIALITY})
 
 
 @cache
-def exploitability_score(vector: str, complexity: str, privileges: str, interaction: str) -> tuple[str, float]:
+def exploitability_score(
+    vector: str, complexity: str, privileges: str, interaction: str
+) -> tuple[str, float]:
     """Return the CVSS v3.1 exploitability vector and sub-score, computed by the cvss package."""
     metrics = (
         f"AV:{_VECTOR_CODE[vector]}/AC:{'L' if complexity == 'low' else 'H'}"
@@ -41,7 +44,7 @@ def exploitability_score(vector: str, complexity: str, privileges: str, interact
     return metrics, round(float(score), 2)
 
 
-def _most_exposed(vectors: list[str]) -> str | None:
+def _most_exposed(vectors: Sequence[str]) -> str | None:
     return max(vectors, key=_VECTOR_RANK.__getitem__) if vectors else None
 
 
@@ -50,7 +53,10 @@ def _attack_vector(index: ModelIndex, element: Element, rubric: Rubric) -> tuple
     match element.target:
         case Target.FLOW:
             vector = rubric.network_vector[facts["network"]]
-            return vector, f"attack vector {vector}: the flow travels over the {facts['network'].replace('_', ' ')}"
+            return (
+                vector,
+                f"attack vector {vector}: the flow travels over the {facts['network'].replace('_', ' ')}",
+            )
         case Target.INTERFACE:
             vector = rubric.interface_vector[facts["kind"]]
             return vector, f"attack vector {vector}: {facts['kind']} interface"
@@ -70,19 +76,28 @@ def _component_vector(index: ModelIndex, component_id: str, rubric: Rubric) -> t
     if index.internet_facing(component_id):
         return "network", "attack vector network: reachable from the internet"
     component = index.components[component_id]
-    vectors = [rubric.interface_vector[i.kind.value] for i in component.interfaces if i.enabled_in_field]
-    vectors += [rubric.network_vector[index.network(f).value] for f in index.inbound.get(component_id, ())]
+    vectors = [
+        rubric.interface_vector[i.kind.value] for i in component.interfaces if i.enabled_in_field
+    ]
+    vectors += [
+        rubric.network_vector[index.network(f).value] for f in index.inbound.get(component_id, ())
+    ]
     worst = _most_exposed(vectors)
     if worst is None:
         return "local", "attack vector local: no enabled interface or inbound flow declared"
-    return worst, f"attack vector {worst}: most exposed interface or inbound flow of {component.name or component.id}"
+    return (
+        worst,
+        f"attack vector {worst}: most exposed interface or inbound flow of {component.name or component.id}",
+    )
 
 
 def _privileges(index: ModelIndex, element: Element, rubric: Rubric) -> tuple[str, str]:
     facts = element.facts
     if element.target in (Target.FLOW, Target.INTERFACE):
         method = facts["authentication"]
-        return rubric.authentication_privileges[method], f"privileges {rubric.authentication_privileges[method]}: authentication '{method}'"
+        return rubric.authentication_privileges[
+            method
+        ], f"privileges {rubric.authentication_privileges[method]}: authentication '{method}'"
     if element.target is Target.COMPONENT:
         methods = sorted(facts["inbound_authentication"])
         if not methods:
@@ -101,16 +116,26 @@ def score_exploitability(
     if defaults.vector == "auto":
         vector, reason = _attack_vector(index, threat.element, rubric)
     else:
-        vector, reason = defaults.vector, f"attack vector {defaults.vector}: set by rule {threat.rule.id}"
+        vector, reason = (
+            defaults.vector,
+            f"attack vector {defaults.vector}: set by rule {threat.rule.id}",
+        )
     basis.append(reason)
     if defaults.privileges == "auto":
         privileges, reason = _privileges(index, threat.element, rubric)
     else:
-        privileges, reason = defaults.privileges, f"privileges {defaults.privileges}: set by rule {threat.rule.id}"
+        privileges, reason = (
+            defaults.privileges,
+            f"privileges {defaults.privileges}: set by rule {threat.rule.id}",
+        )
     basis.append(reason)
-    basis.append(f"attack complexity {defaults.complexity}, user interaction {defaults.user_interaction}: "
-                 f"rule {threat.rule.id}")
-    metrics, score = exploitability_score(vector, defaults.complexity, privileges, defaults.user_interaction)
+    basis.append(
+        f"attack complexity {defaults.complexity}, user interaction {defaults.user_interaction}: "
+        f"rule {threat.rule.id}"
+    )
+    metrics, score = exploitability_score(
+        vector, defaults.complexity, privileges, defaults.user_interaction
+    )
     level = rubric.exploitability_level(score)
     return ExploitabilityResult(
         attack_vector=vector,
@@ -134,7 +159,11 @@ class _Reach:
 def _reach(index: ModelIndex, element: Element, objectives: set[Objective]) -> _Reach:
     model = index.model
     only_confidentiality = objectives <= _CONFIDENTIALITY
-    multi = {c for c in element.related_components if index.patients(index.components[c]) is Reach.MULTIPLE}
+    multi = {
+        c
+        for c in element.related_components
+        if index.patients(index.components[c]) is Reach.MULTIPLE
+    }
     match element.target:
         case Target.SYSTEM:
             return _Reach(set(index.functions), {a.id for a in model.assets}, multi)
@@ -207,7 +236,9 @@ def score_severity(index: ModelIndex, threat: DerivedThreat, rubric: Rubric) -> 
     multi = any(index.functions[f].reach is Reach.MULTIPLE for f in reach.functions)
     multi = multi or bool(reach.multi_patient_components)
     if multi and rubric.multi_patient_increase:
-        raised = Severity(min(int(best) + rubric.multi_patient_increase, int(Severity.CATASTROPHIC)))
+        raised = Severity(
+            min(int(best) + rubric.multi_patient_increase, int(Severity.CATASTROPHIC))
+        )
         basis.append(f"several patients can be harmed: {best.label} raised to {raised.label}")
         best = raised
     return SeverityResult(

@@ -30,14 +30,18 @@ def read_sbom(path: Path, component: str) -> SbomSummary:
         raise InputError(f"SBOM for '{component}' not found: {path}")
     size = path.stat().st_size
     if size > MAX_SBOM_BYTES:
-        raise InputError(f"SBOM {path} is {size:,} bytes, above the limit of {MAX_SBOM_BYTES:,} bytes")
+        raise InputError(
+            f"SBOM {path} is {size:,} bytes, above the limit of {MAX_SBOM_BYTES:,} bytes"
+        )
     try:
         document = json.loads(path.read_bytes())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"SBOM {path} is not valid JSON: {exc}; only CycloneDX JSON is read") from None
+        raise InputError(
+            f"SBOM {path} is not valid JSON: {exc}; only CycloneDX JSON is read"
+        ) from None
     if not isinstance(document, dict) or document.get("bomFormat") != "CycloneDX":
         raise InputError(
-            f"SBOM {path} is not a CycloneDX JSON document (no \"bomFormat\": \"CycloneDX\"); "
+            f'SBOM {path} is not a CycloneDX JSON document (no "bomFormat": "CycloneDX"); '
             "convert SPDX with a tool such as cyclonedx-cli first"
         )
     try:
@@ -67,7 +71,11 @@ def _walk(components: Iterable[Any]) -> Iterator[Any]:
 def _summarise(component: Any) -> SbomComponent:
     licenses: list[str] = []
     for entry in component.licenses:
-        value = getattr(entry, "id", None) or getattr(entry, "name", None) or getattr(entry, "value", None)
+        value = (
+            getattr(entry, "id", None)
+            or getattr(entry, "name", None)
+            or getattr(entry, "value", None)
+        )
         if value:
             licenses.append(str(value))
     name = component.name if not component.group else f"{component.group}/{component.name}"

@@ -46,11 +46,13 @@ def compile_condition(raw: Any, target: Target, where: str = "when") -> Predicat
         raise ConditionError(
             f"{where}: expected a mapping with exactly one key (all, any, not, or a fact), got {raw!r}"
         )
-    (key, value), = raw.items()
+    ((key, value),) = raw.items()
     if key in ("all", "any"):
         if not isinstance(value, list) or not value:
             raise ConditionError(f"{where}.{key}: expected a non-empty list of conditions")
-        parts = [compile_condition(item, target, f"{where}.{key}[{i}]") for i, item in enumerate(value)]
+        parts = [
+            compile_condition(item, target, f"{where}.{key}[{i}]") for i, item in enumerate(value)
+        ]
         if key == "all":
             return lambda facts_: all(p(facts_) for p in parts)
         return lambda facts_: any(p(facts_) for p in parts)
@@ -72,7 +74,7 @@ def _compile_leaf(name: str, spec: FactSpec, raw: Any, where: str) -> Predicate:
         raw = {"is" if spec.type is not FactType.SET else "has": raw}
     if len(raw) != 1:
         raise ConditionError(f"{where}: expected one operator, got {sorted(raw)}")
-    (op, operand), = raw.items()
+    ((op, operand),) = raw.items()
     allowed = _OPS_BY_TYPE[spec.type]
     if op not in allowed:
         raise ConditionError(

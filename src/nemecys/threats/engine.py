@@ -43,12 +43,22 @@ def derive_threats(index: ModelIndex, library: ThreatLibrary) -> list[DerivedThr
                     # surface rather than read as "not applicable".
                     raise LibraryError(
                         "a threat rule could not be evaluated",
-                        [Problem(f"rule {rule.id} failed on {target.value} '{element.id}': {exc!r}",
-                                 rule.location)],
+                        [
+                            Problem(
+                                f"rule {rule.id} failed on {target.value} '{element.id}': {exc!r}",
+                                rule.location,
+                            )
+                        ],
                     ) from exc
                 if fired:
-                    threats.append(DerivedThreat(f"{rule.id}@{element.id}", rule, element,
-                                                 rule.explain(_placeholder_values(element))))
+                    threats.append(
+                        DerivedThreat(
+                            f"{rule.id}@{element.id}",
+                            rule,
+                            element,
+                            rule.explain(_placeholder_values(element)),
+                        )
+                    )
     return threats
 
 

@@ -81,92 +81,182 @@ _ENDPOINT_KINDS = _values(ComponentKind, "actor")
 
 FACTS: dict[Target, dict[str, FactSpec]] = {
     Target.SYSTEM: {
-        "component_kinds": FactSpec(FactType.SET, "Kinds of in-scope components.", _values(ComponentKind)),
+        "component_kinds": FactSpec(
+            FactType.SET, "Kinds of in-scope components.", _values(ComponentKind)
+        ),
         "asset_kinds": FactSpec(FactType.SET, "Kinds of data assets.", _values(AssetKind)),
         "actor_kinds": FactSpec(FactType.SET, "Kinds of actors.", _values(ActorKind)),
-        "zone_kinds": FactSpec(FactType.SET, "Kinds of zones holding components.", _values(ZoneKind)),
+        "zone_kinds": FactSpec(
+            FactType.SET, "Kinds of zones holding components.", _values(ZoneKind)
+        ),
         "protocols": FactSpec(FactType.SET, "Protocols of all flows.", _values(Protocol)),
-        "interfaces": FactSpec(FactType.SET, "Interface kinds enabled in the field.", _values(InterfaceKind)),
-        "update_mechanisms": FactSpec(FactType.SET, "Update mechanisms of components.", _values(UpdateMechanism)),
-        "cyber_device": FactSpec(FactType.BOOL, "Declared a cyber device (FD&C Act 524B); false when unknown."),
-        "internet_facing": FactSpec(FactType.BOOL, "At least one component is reachable from the internet."),
-        "multi_patient": FactSpec(FactType.BOOL, "A function or component reaches several patients."),
+        "interfaces": FactSpec(
+            FactType.SET, "Interface kinds enabled in the field.", _values(InterfaceKind)
+        ),
+        "update_mechanisms": FactSpec(
+            FactType.SET, "Update mechanisms of components.", _values(UpdateMechanism)
+        ),
+        "cyber_device": FactSpec(
+            FactType.BOOL, "Declared a cyber device (FD&C Act 524B); false when unknown."
+        ),
+        "internet_facing": FactSpec(
+            FactType.BOOL, "At least one component is reachable from the internet."
+        ),
+        "multi_patient": FactSpec(
+            FactType.BOOL, "A function or component reaches several patients."
+        ),
         "max_severity": FactSpec(FactType.INT, "Highest clinical-function severity, 1 to 5."),
-        "components_without_sbom": FactSpec(FactType.INT, "In-scope software components with no SBOM."),
+        "components_without_sbom": FactSpec(
+            FactType.INT, "In-scope software components with no SBOM."
+        ),
     },
     Target.COMPONENT: {
         "kind": FactSpec(FactType.STR, "Component kind.", _values(ComponentKind)),
         "zone_kind": FactSpec(FactType.STR, "Kind of its trust zone.", _values(ZoneKind)),
-        "interfaces": FactSpec(FactType.SET, "Interface kinds enabled in the field.", _values(InterfaceKind)),
-        "disabled_interfaces": FactSpec(FactType.SET, "Interface kinds present but disabled in the field.",
-                                        _values(InterfaceKind)),
+        "interfaces": FactSpec(
+            FactType.SET, "Interface kinds enabled in the field.", _values(InterfaceKind)
+        ),
+        "disabled_interfaces": FactSpec(
+            FactType.SET,
+            "Interface kinds present but disabled in the field.",
+            _values(InterfaceKind),
+        ),
         "stores": FactSpec(FactType.SET, "Kinds of data kept at rest.", _values(AssetKind)),
-        "processes": FactSpec(FactType.SET, "Kinds of data stored, sent or received.", _values(AssetKind)),
-        "receives": FactSpec(FactType.SET, "Kinds of data received by inbound flows.", _values(AssetKind)),
-        "inbound_protocols": FactSpec(FactType.SET, "Protocols of inbound flows.", _values(Protocol)),
-        "outbound_protocols": FactSpec(FactType.SET, "Protocols of outbound flows.", _values(Protocol)),
-        "inbound_authentication": FactSpec(FactType.SET, "Authentication of inbound flows.",
-                                           _values(Authentication)),
-        "inbound_networks": FactSpec(FactType.SET, "Networks inbound flows travel over.", _values(Network)),
-        "connected_zone_kinds": FactSpec(FactType.SET, "Zone kinds of the components it exchanges data with.",
-                                         _values(ZoneKind)),
+        "processes": FactSpec(
+            FactType.SET, "Kinds of data stored, sent or received.", _values(AssetKind)
+        ),
+        "receives": FactSpec(
+            FactType.SET, "Kinds of data received by inbound flows.", _values(AssetKind)
+        ),
+        "inbound_protocols": FactSpec(
+            FactType.SET, "Protocols of inbound flows.", _values(Protocol)
+        ),
+        "outbound_protocols": FactSpec(
+            FactType.SET, "Protocols of outbound flows.", _values(Protocol)
+        ),
+        "inbound_authentication": FactSpec(
+            FactType.SET, "Authentication of inbound flows.", _values(Authentication)
+        ),
+        "inbound_networks": FactSpec(
+            FactType.SET, "Networks inbound flows travel over.", _values(Network)
+        ),
+        "connected_zone_kinds": FactSpec(
+            FactType.SET, "Zone kinds of the components it exchanges data with.", _values(ZoneKind)
+        ),
         "actor_kinds": FactSpec(FactType.SET, "Kinds of actors that use it.", _values(ActorKind)),
-        "patients": FactSpec(FactType.STR, "Whether it serves one patient or several.", _values(Reach)),
+        "patients": FactSpec(
+            FactType.STR, "Whether it serves one patient or several.", _values(Reach)
+        ),
         "internet_facing": FactSpec(FactType.BOOL, "Reachable from the internet."),
         "has_functions": FactSpec(FactType.BOOL, "Performs at least one clinical function."),
-        "max_severity": FactSpec(FactType.INT, "Highest severity of the functions it performs or whose data it holds."),
+        "max_severity": FactSpec(
+            FactType.INT, "Highest severity of the functions it performs or whose data it holds."
+        ),
         "sbom": FactSpec(FactType.BOOL, "An SBOM is declared for its software."),
         "third_party": FactSpec(FactType.BOOL, "Off-the-shelf software."),
-        "update_mechanism": FactSpec(FactType.STR, "How its software is updated.", _values(UpdateMechanism)),
+        "update_mechanism": FactSpec(
+            FactType.STR, "How its software is updated.", _values(UpdateMechanism)
+        ),
         "flow_count": FactSpec(FactType.INT, "Number of flows in and out."),
         "tags": FactSpec(FactType.SET, "Free-form tags from the model."),
     },
     Target.INTERFACE: {
         "kind": FactSpec(FactType.STR, "Interface kind.", _values(InterfaceKind)),
-        "authentication": FactSpec(FactType.STR, "Authentication at the interface.", _values(Authentication)),
+        "authentication": FactSpec(
+            FactType.STR, "Authentication at the interface.", _values(Authentication)
+        ),
         "enabled_in_field": FactSpec(FactType.BOOL, "Enabled in production units."),
-        "component_kind": FactSpec(FactType.STR, "Kind of the owning component.", _values(ComponentKind)),
-        "component_zone_kind": FactSpec(FactType.STR, "Zone kind of the owning component.", _values(ZoneKind)),
-        "component_processes": FactSpec(FactType.SET, "Kinds of data the component handles.", _values(AssetKind)),
-        "component_has_functions": FactSpec(FactType.BOOL, "The component performs a clinical function."),
-        "component_max_severity": FactSpec(FactType.INT, "Highest severity reached through the component."),
-        "component_update_mechanism": FactSpec(FactType.STR, "How the component is updated.",
-                                               _values(UpdateMechanism)),
-        "carries": FactSpec(FactType.SET, "Kinds of data on flows that use this interface.", _values(AssetKind)),
+        "component_kind": FactSpec(
+            FactType.STR, "Kind of the owning component.", _values(ComponentKind)
+        ),
+        "component_zone_kind": FactSpec(
+            FactType.STR, "Zone kind of the owning component.", _values(ZoneKind)
+        ),
+        "component_processes": FactSpec(
+            FactType.SET, "Kinds of data the component handles.", _values(AssetKind)
+        ),
+        "component_has_functions": FactSpec(
+            FactType.BOOL, "The component performs a clinical function."
+        ),
+        "component_max_severity": FactSpec(
+            FactType.INT, "Highest severity reached through the component."
+        ),
+        "component_update_mechanism": FactSpec(
+            FactType.STR, "How the component is updated.", _values(UpdateMechanism)
+        ),
+        "carries": FactSpec(
+            FactType.SET, "Kinds of data on flows that use this interface.", _values(AssetKind)
+        ),
     },
     Target.FLOW: {
         "protocol": FactSpec(FactType.STR, "Protocol.", _values(Protocol)),
-        "authentication": FactSpec(FactType.STR, "Authentication of the flow.", _values(Authentication)),
+        "authentication": FactSpec(
+            FactType.STR, "Authentication of the flow.", _values(Authentication)
+        ),
         "encryption": FactSpec(FactType.STR, "Encryption in transit.", _values(Encryption)),
         "data": FactSpec(FactType.SET, "Kinds of data carried.", _values(AssetKind)),
-        "network": FactSpec(FactType.STR, "Where an attacker must be to reach the flow.", _values(Network)),
-        "interface": FactSpec(FactType.STR, "Interface kind used, 'none' when not declared.",
-                              _values(InterfaceKind, "none")),
-        "crosses_boundary": FactSpec(FactType.BOOL, "Source and destination sit in different trust zones."),
+        "network": FactSpec(
+            FactType.STR, "Where an attacker must be to reach the flow.", _values(Network)
+        ),
+        "interface": FactSpec(
+            FactType.STR,
+            "Interface kind used, 'none' when not declared.",
+            _values(InterfaceKind, "none"),
+        ),
+        "crosses_boundary": FactSpec(
+            FactType.BOOL, "Source and destination sit in different trust zones."
+        ),
         "bidirectional": FactSpec(FactType.BOOL, "Data moves both ways."),
-        "source_kind": FactSpec(FactType.STR, "Kind of the source (component kind or 'actor').", _ENDPOINT_KINDS),
-        "destination_kind": FactSpec(FactType.STR, "Kind of the destination (component kind or 'actor').",
-                                     _ENDPOINT_KINDS),
+        "source_kind": FactSpec(
+            FactType.STR, "Kind of the source (component kind or 'actor').", _ENDPOINT_KINDS
+        ),
+        "destination_kind": FactSpec(
+            FactType.STR, "Kind of the destination (component kind or 'actor').", _ENDPOINT_KINDS
+        ),
         "source_zone_kind": FactSpec(FactType.STR, "Zone kind of the source.", _values(ZoneKind)),
-        "destination_zone_kind": FactSpec(FactType.STR, "Zone kind of the destination.", _values(ZoneKind)),
-        "destination_patients": FactSpec(FactType.STR, "Patients served by the destination.", _values(Reach)),
+        "destination_zone_kind": FactSpec(
+            FactType.STR, "Zone kind of the destination.", _values(ZoneKind)
+        ),
+        "destination_patients": FactSpec(
+            FactType.STR, "Patients served by the destination.", _values(Reach)
+        ),
         "source_patients": FactSpec(FactType.STR, "Patients served by the source.", _values(Reach)),
-        "destination_has_functions": FactSpec(FactType.BOOL, "The destination performs a clinical function."),
-        "destination_max_severity": FactSpec(FactType.INT, "Highest severity reached through the destination."),
-        "destination_internet_facing": FactSpec(FactType.BOOL, "The destination is reachable from the internet."),
-        "data_confidentiality": FactSpec(FactType.INT, "Highest confidentiality need of the data" + _LEVEL_HELP),
-        "data_integrity": FactSpec(FactType.INT, "Highest integrity need of the data" + _LEVEL_HELP),
-        "data_availability": FactSpec(FactType.INT, "Highest availability need of the data" + _LEVEL_HELP),
+        "destination_has_functions": FactSpec(
+            FactType.BOOL, "The destination performs a clinical function."
+        ),
+        "destination_max_severity": FactSpec(
+            FactType.INT, "Highest severity reached through the destination."
+        ),
+        "destination_internet_facing": FactSpec(
+            FactType.BOOL, "The destination is reachable from the internet."
+        ),
+        "data_confidentiality": FactSpec(
+            FactType.INT, "Highest confidentiality need of the data" + _LEVEL_HELP
+        ),
+        "data_integrity": FactSpec(
+            FactType.INT, "Highest integrity need of the data" + _LEVEL_HELP
+        ),
+        "data_availability": FactSpec(
+            FactType.INT, "Highest availability need of the data" + _LEVEL_HELP
+        ),
     },
     Target.ASSET: {
         "kind": FactSpec(FactType.STR, "Data asset kind.", _values(AssetKind)),
         "confidentiality": FactSpec(FactType.INT, "Confidentiality need" + _LEVEL_HELP),
         "integrity": FactSpec(FactType.INT, "Integrity need" + _LEVEL_HELP),
         "availability": FactSpec(FactType.INT, "Availability need" + _LEVEL_HELP),
-        "stored_in_kinds": FactSpec(FactType.SET, "Kinds of components storing it.", _values(ComponentKind)),
-        "stored_in_zone_kinds": FactSpec(FactType.SET, "Zone kinds where it is stored.", _values(ZoneKind)),
-        "carried_over": FactSpec(FactType.SET, "Protocols of flows carrying it.", _values(Protocol)),
-        "carried_unencrypted": FactSpec(FactType.BOOL, "A flow carries it with encryption 'none' or 'unknown'."),
+        "stored_in_kinds": FactSpec(
+            FactType.SET, "Kinds of components storing it.", _values(ComponentKind)
+        ),
+        "stored_in_zone_kinds": FactSpec(
+            FactType.SET, "Zone kinds where it is stored.", _values(ZoneKind)
+        ),
+        "carried_over": FactSpec(
+            FactType.SET, "Protocols of flows carrying it.", _values(Protocol)
+        ),
+        "carried_unencrypted": FactSpec(
+            FactType.BOOL, "A flow carries it with encryption 'none' or 'unknown'."
+        ),
         "has_functions": FactSpec(FactType.BOOL, "A clinical function depends on it."),
     },
 }
@@ -275,8 +365,11 @@ class ModelIndex:
         function = self.functions[function_id]
         by_objective = function.severity_by_objective
         if by_objective is not None and objective is not None:
-            key = {Objective.AUTHENTICITY: "integrity", Objective.AUTHORIZATION: "integrity",
-                   Objective.UPDATABILITY: "integrity"}.get(objective, objective.value)
+            key = {
+                Objective.AUTHENTICITY: "integrity",
+                Objective.AUTHORIZATION: "integrity",
+                Objective.UPDATABILITY: "integrity",
+            }.get(objective, objective.value)
             specific = getattr(by_objective, key, None)
             if specific is not None:
                 return Severity.parse(specific)
@@ -315,7 +408,9 @@ class ModelIndex:
             return component.internet_facing
         if self.zones[component.zone].kind is ZoneKind.INTERNET:
             return True
-        return any(self._networks[f.id] is Network.INTERNET for f in self.inbound.get(component.id, ()))
+        return any(
+            self._networks[f.id] is Network.INTERNET for f in self.inbound.get(component.id, ())
+        )
 
 
 def _kinds(index: ModelIndex, asset_ids: Iterable[str]) -> set[str]:
@@ -350,8 +445,9 @@ def system_element(index: ModelIndex) -> Element:
         [*index.components, *index.zones, *(f.id for f in model.flows), "system"]
         + [f"{c.id}.{i.id}" for c in model.components for i in c.interfaces]
     )
-    return Element(Target.SYSTEM, "system", model.system.name, facts, everything,
-                   tuple(c.id for c in scope))
+    return Element(
+        Target.SYSTEM, "system", model.system.name, facts, everything, tuple(c.id for c in scope)
+    )
 
 
 def component_element(index: ModelIndex, component: Component) -> Element:
@@ -365,7 +461,9 @@ def component_element(index: ModelIndex, component: Component) -> Element:
         "kind": component.kind.value,
         "zone_kind": index.zones[component.zone].kind.value,
         "interfaces": {i.kind.value for i in component.interfaces if i.enabled_in_field},
-        "disabled_interfaces": {i.kind.value for i in component.interfaces if not i.enabled_in_field},
+        "disabled_interfaces": {
+            i.kind.value for i in component.interfaces if not i.enabled_in_field
+        },
         "stores": _kinds(index, component.stores),
         "processes": _kinds(index, set(component.stores) | received | sent),
         "receives": _kinds(index, received),
@@ -386,17 +484,28 @@ def component_element(index: ModelIndex, component: Component) -> Element:
         "tags": set(component.tags),
     }
     zone = index.zones[component.zone]
-    scope = frozenset([component.id, component.zone, *(f"{component.id}.{i.id}" for i in component.interfaces)])
+    scope = frozenset(
+        [component.id, component.zone, *(f"{component.id}.{i.id}" for i in component.interfaces)]
+    )
     text = {"zone": _name(zone, zone.id)}
-    return Element(Target.COMPONENT, component.id, _name(component, component.id), facts, scope,
-                   (component.id,), text)
+    return Element(
+        Target.COMPONENT,
+        component.id,
+        _name(component, component.id),
+        facts,
+        scope,
+        (component.id,),
+        text,
+    )
 
 
 def interface_element(index: ModelIndex, component: Component, interface: Interface) -> Element:
     ref = f"{component.id}.{interface.id}"
     functions = index.component_functions(component)
     carried = {a for f in index.interface_flows.get(ref, ()) for a in f.data}
-    all_data = set(component.stores) | {a for f in index.inbound.get(component.id, ()) for a in f.data}
+    all_data = set(component.stores) | {
+        a for f in index.inbound.get(component.id, ()) for a in f.data
+    }
     all_data |= {a for f in index.outbound.get(component.id, ()) for a in f.data}
     facts: dict[str, Any] = {
         "kind": interface.kind.value,
@@ -414,8 +523,15 @@ def interface_element(index: ModelIndex, component: Component, interface: Interf
     if interface.id != interface.kind.value:
         name = f"{_name(component, component.id)} interface '{interface.id}'"
     text = {"component": _name(component, component.id)}
-    return Element(Target.INTERFACE, ref, name, facts, frozenset([ref, component.id, component.zone]),
-                   (component.id,), text)
+    return Element(
+        Target.INTERFACE,
+        ref,
+        name,
+        facts,
+        frozenset([ref, component.id, component.zone]),
+        (component.id,),
+        text,
+    )
 
 
 def _endpoint_name(index: ModelIndex, endpoint: str) -> str:
@@ -423,7 +539,7 @@ def _endpoint_name(index: ModelIndex, endpoint: str) -> str:
     if component is not None:
         return _name(component, endpoint)
     actor = index.actors.get(endpoint)
-    return (actor.name if actor and actor.name else endpoint)
+    return actor.name if actor and actor.name else endpoint
 
 
 def flow_element(index: ModelIndex, flow: Flow) -> Element:
@@ -447,7 +563,9 @@ def flow_element(index: ModelIndex, flow: Flow) -> Element:
         "destination_kind": destination.kind.value if destination else "actor",
         "source_zone_kind": source_zone.value,
         "destination_zone_kind": destination_zone.value,
-        "destination_patients": index.patients(destination).value if destination else Reach.SINGLE.value,
+        "destination_patients": index.patients(destination).value
+        if destination
+        else Reach.SINGLE.value,
         "source_patients": index.patients(source).value if source else Reach.SINGLE.value,
         "destination_has_functions": bool(dest_functions),
         "destination_max_severity": index.max_severity(dest_functions),
@@ -466,8 +584,15 @@ def flow_element(index: ModelIndex, flow: Flow) -> Element:
         "destination": _endpoint_name(index, flow.destination),
         "data_names": ", ".join(a.name or a.id for a in assets) or "no declared data",
     }
-    return Element(Target.FLOW, flow.id, flow.name or f"{text['source']} → {text['destination']}", facts,
-                   frozenset(scope), related, text)
+    return Element(
+        Target.FLOW,
+        flow.id,
+        flow.name or f"{text['source']} → {text['destination']}",
+        facts,
+        frozenset(scope),
+        related,
+        text,
+    )
 
 
 def _zone_of(index: ModelIndex, endpoint: str) -> str | None:
@@ -486,13 +611,22 @@ def asset_element(index: ModelIndex, asset: DataAsset) -> Element:
         "stored_in_kinds": {c.kind.value for c in holders},
         "stored_in_zone_kinds": {index.zones[c.zone].kind.value for c in holders},
         "carried_over": {f.protocol.value for f in carrying},
-        "carried_unencrypted": any(f.encryption in (Encryption.NONE, Encryption.UNKNOWN) for f in carrying),
+        "carried_unencrypted": any(
+            f.encryption in (Encryption.NONE, Encryption.UNKNOWN) for f in carrying
+        ),
         "has_functions": bool(asset.functions),
     }
     scope = frozenset([asset.id, *(c.id for c in holders)])
     text = {"stored_in": ", ".join(c.name or c.id for c in holders) or "no declared store"}
-    return Element(Target.ASSET, asset.id, _name(asset, asset.id), facts, scope,
-                   tuple(c.id for c in holders), text)
+    return Element(
+        Target.ASSET,
+        asset.id,
+        _name(asset, asset.id),
+        facts,
+        scope,
+        tuple(c.id for c in holders),
+        text,
+    )
 
 
 def build_elements(index: ModelIndex) -> dict[Target, list[Element]]:

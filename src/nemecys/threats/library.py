@@ -181,8 +181,12 @@ def load_library(
         if rule_id not in rules:
             guess = suggest(rule_id, rules)
             problems.append(
-                Problem(f"cannot disable unknown rule '{rule_id}'",
-                        hint=f"did you mean '{guess}'?" if guess else "check the rule id with 'nemecys rules'")
+                Problem(
+                    f"cannot disable unknown rule '{rule_id}'",
+                    hint=f"did you mean '{guess}'?"
+                    if guess
+                    else "check the rule id with 'nemecys rules'",
+                )
             )
         rules.pop(rule_id, None)
 
@@ -218,34 +222,50 @@ def _load_file(
         try:
             predicate = compile_condition(spec.when, spec.target)
         except ConditionError as exc:
-            problems.append(Problem(f"{label}: invalid condition: {exc}", source.find(("rules", index, "when")) or where))
+            problems.append(
+                Problem(
+                    f"{label}: invalid condition: {exc}",
+                    source.find(("rules", index, "when")) or where,
+                )
+            )
             continue
         allowed = placeholders(spec.target)
         for name in _PLACEHOLDER.findall(spec.why):
             if name not in allowed:
                 guess = suggest(name, allowed)
                 problems.append(
-                    Problem(f"{label}: unknown placeholder '{{{name}}}' in 'why'",
-                            source.find(("rules", index, "why")) or where,
-                            hint=f"did you mean '{{{guess}}}'?" if guess else
-                            f"known: {', '.join(sorted(allowed))}")
+                    Problem(
+                        f"{label}: unknown placeholder '{{{name}}}' in 'why'",
+                        source.find(("rules", index, "why")) or where,
+                        hint=f"did you mean '{{{guess}}}'?"
+                        if guess
+                        else f"known: {', '.join(sorted(allowed))}",
+                    )
                 )
         if catalog_ids is not None:
             for ci, control in enumerate(spec.controls):
                 if control not in catalog_ids:
                     guess = suggest(control, catalog_ids)
                     problems.append(
-                        Problem(f"{label}: unknown control catalog id '{control}'",
-                                source.find(("rules", index, "controls", ci)) or where,
-                                hint=f"did you mean '{guess}'?" if guess else "add it to the control catalog")
+                        Problem(
+                            f"{label}: unknown control catalog id '{control}'",
+                            source.find(("rules", index, "controls", ci)) or where,
+                            hint=f"did you mean '{guess}'?"
+                            if guess
+                            else "add it to the control catalog",
+                        )
                     )
-        rules.append(Rule(spec=spec, predicate=predicate, library=parsed.library.id, location=where))
+        rules.append(
+            Rule(spec=spec, predicate=predicate, library=parsed.library.id, location=where)
+        )
     return parsed.library, rules, parsed.disable
 
 
 def _relocate(problems: list[Problem], path: Path) -> list[Problem]:
-    return [p if p.location else Problem(p.message, Location(path), p.value, p.expected, p.hint, p.path)
-            for p in problems]
+    return [
+        p if p.location else Problem(p.message, Location(path), p.value, p.expected, p.hint, p.path)
+        for p in problems
+    ]
 
 
 def describe_path(path: tuple[str | int, ...]) -> str:
