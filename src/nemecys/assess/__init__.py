@@ -71,6 +71,17 @@ def prepare(project: Path) -> Prepared:
     """Run steps 1 to 3; raise ModelError or LibraryError listing every problem found."""
     path = resolve_project(project)
     document, source, files = read_document(path)
+    return prepare_document(path, document, source, files)
+
+
+def prepare_document(
+    path: Path,
+    document: dict[str, Any],
+    source: SourceMap | None = None,
+    files: tuple[Path, ...] = (),
+) -> Prepared:
+    """Run steps 1 to 3 on a merged model document; `path` anchors relative file names."""
+    source = source or SourceMap()
 
     # The model names its own rule files, so they load before the model's references are
     # checked against the rule ids.
@@ -130,7 +141,11 @@ def _library_files(
 
 def assess(project: Path, sboms: Mapping[str, Path] | None = None) -> Assessment:
     """Assess PROJECT; `sboms` maps component ids to SBOM files, overriding the model's."""
-    prepared = prepare(project)
+    return assess_prepared(prepare(project), sboms)
+
+
+def assess_prepared(prepared: Prepared, sboms: Mapping[str, Path] | None = None) -> Assessment:
+    """Run steps 4 to 6 on a prepared model."""
     loaded = prepared.loaded
     model = loaded.model
 
@@ -382,4 +397,4 @@ def _sboms(loaded: LoadedModel, overrides: Mapping[str, Path]) -> list[SbomSumma
     return [read_sbom(path, component) for component, path in sorted(paths.items())]
 
 
-__all__ = ["Prepared", "assess", "prepare"]
+__all__ = ["Prepared", "assess", "assess_prepared", "prepare", "prepare_document"]

@@ -116,6 +116,7 @@ def _merge_file(
 ) -> None:
     data, file_source = load_yaml(path, _max_bytes())
     files.append(path)
+    source.locations.setdefault((), Location(path, 1, 1))
     if not isinstance(data, dict):
         problems.append(
             Problem(

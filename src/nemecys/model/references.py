@@ -157,7 +157,8 @@ def check_document(
         if isinstance(interface, str):
             check.reference((*path, "interface"), interface, interfaces, "interface")
             owner = interface.split(".", 1)[0]
-            if interface in interfaces and owner not in (source_id, destination_id):
+            known_ends = source_id in endpoints and destination_id in endpoints
+            if interface in interfaces and known_ends and owner not in (source_id, destination_id):
                 check.add(
                     "flow uses an interface of a component it does not connect",
                     (*path, "interface"),

@@ -27,6 +27,11 @@ MAX_NODES = 500_000
 
 PathKey = tuple[str | int, ...]
 
+_SAFE_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "merge")
+)
+
 try:
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
@@ -142,6 +147,12 @@ class _Converter:
                 ],
             )
         self.source.locations[path] = self.location(node)
+        if node.tag not in _SAFE_TAGS:
+            raise self._error(
+                node,
+                f"unsupported YAML tag '{node.tag}'",
+                hint="remove the tag; model files hold plain data, and tags that build objects are never run",
+            )
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
