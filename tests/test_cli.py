@@ -18,7 +18,9 @@ from .conftest import EXAMPLES, MINIMAL_MODEL, ROOT, shared
 runner = CliRunner()
 
 
-def test_assess_writes_results_valid_against_published_schema(minimal_model: Path, tmp_path: Path) -> None:
+def test_assess_writes_results_valid_against_published_schema(
+    minimal_model: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     result = runner.invoke(app, ["assess", str(minimal_model), "-o", str(out), "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -36,7 +38,11 @@ def test_check_fails_then_passes_after_decisions(minimal_model: Path) -> None:
     assert "FAIL" in failing.output
 
     # Record a decision for every failing threat, and implement TLS on the upload.
-    ids = [line.split(" FAIL ", 1)[1].split(":", 1)[0] for line in failing.output.splitlines() if " FAIL " in line]
+    ids = [
+        line.split(" FAIL ", 1)[1].split(":", 1)[0]
+        for line in failing.output.splitlines()
+        if " FAIL " in line
+    ]
     assert ids
     decisions = "".join(
         f"  - threat: {threat_id}\n    status: accepted\n    rationale: benefit outweighs risk in test\n"
@@ -67,10 +73,14 @@ def test_committed_model_schema_matches_code() -> None:
 def test_committed_results_schema_matches_code() -> None:
     committed = json.loads((ROOT / "docs" / "results.schema.json").read_text(encoding="utf-8"))
     committed.pop("$schema", None)
-    assert committed == Assessment.model_json_schema(), "run: nemecys schema --kind results -o docs/results.schema.json"
+    assert committed == Assessment.model_json_schema(), (
+        "run: nemecys schema --kind results -o docs/results.schema.json"
+    )
 
 
-@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.iterdir() if (p / "nemecys.yaml").exists()))
+@pytest.mark.parametrize(
+    "example", sorted(p.name for p in EXAMPLES.iterdir() if (p / "nemecys.yaml").exists())
+)
 def test_examples_validate_against_exported_schema(example: str) -> None:
     from nemecys.model import read_document
 
@@ -86,8 +96,16 @@ def test_assess_attaches_real_nightscout_sbom(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = runner.invoke(
         app,
-        ["assess", str(EXAMPLES / "nightscout"), "-o", str(out), "--format", "json",
-         "--sbom", f"nightscout-server={sbom}"],
+        [
+            "assess",
+            str(EXAMPLES / "nightscout"),
+            "-o",
+            str(out),
+            "--format",
+            "json",
+            "--sbom",
+            f"nightscout-server={sbom}",
+        ],
     )
     assert result.exit_code == 0, result.output
     document = json.loads((out / "results.json").read_text(encoding="utf-8"))
@@ -97,13 +115,19 @@ def test_assess_attaches_real_nightscout_sbom(tmp_path: Path) -> None:
     # 870 top-level components plus the nested node_modules copies.
     assert len(summary["components"]) == 1627
     purls = {c["purl"] for c in summary["components"]}
-    assert "pkg:npm/express@4.17.1" in purls or any(p and p.startswith("pkg:npm/express@") for p in purls)
+    assert "pkg:npm/express@4.17.1" in purls or any(
+        p and p.startswith("pkg:npm/express@") for p in purls
+    )
 
 
 def test_sbom_option_unknown_component(tmp_path: Path, minimal_model: Path) -> None:
     sbom = tmp_path / "bom.json"
-    sbom.write_text('{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []}', encoding="utf-8")
-    result = runner.invoke(app, ["assess", str(minimal_model), "-o", str(tmp_path / "o"), "--sbom", f"pmp={sbom}"])
+    sbom.write_text(
+        '{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []}', encoding="utf-8"
+    )
+    result = runner.invoke(
+        app, ["assess", str(minimal_model), "-o", str(tmp_path / "o"), "--sbom", f"pmp={sbom}"]
+    )
     assert result.exit_code == 2
     assert "unknown component 'pmp'" in result.output
     assert "did you mean 'pump'?" in result.output
@@ -114,22 +138,28 @@ def test_sbom_option_unknown_component(tmp_path: Path, minimal_model: Path) -> N
     [
         ("{not json", "is not valid JSON"),
         ('{"spdxVersion": "SPDX-2.3"}', "is not a CycloneDX JSON document"),
-        ('{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "nonsense"}]}',
-         "could not be parsed as CycloneDX"),
+        (
+            '{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "nonsense"}]}',
+            "could not be parsed as CycloneDX",
+        ),
     ],
 )
 def test_bad_sbom_exits_2(tmp_path: Path, minimal_model: Path, content: str, message: str) -> None:
     sbom = tmp_path / "bom.json"
     sbom.write_text(content, encoding="utf-8")
     out = tmp_path / "o"
-    result = runner.invoke(app, ["assess", str(minimal_model), "-o", str(out), "--sbom", f"pump={sbom}"])
+    result = runner.invoke(
+        app, ["assess", str(minimal_model), "-o", str(out), "--sbom", f"pump={sbom}"]
+    )
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert not out.exists(), "no report may be written when an input is invalid"
 
 
 def test_sbom_option_needs_equals(minimal_model: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["assess", str(minimal_model), "-o", str(tmp_path), "--sbom", "bom.json"])
+    result = runner.invoke(
+        app, ["assess", str(minimal_model), "-o", str(tmp_path), "--sbom", "bom.json"]
+    )
     assert result.exit_code == 2
     assert "expected COMPONENT=PATH" in result.output
 
@@ -158,7 +188,9 @@ def test_user_library_overrides_and_broken_rule(tmp_path: Path, minimal_model: P
         "    why: '{name} has a BLE interface.'\n",
         encoding="utf-8",
     )
-    minimal_model.write_text(MINIMAL_MODEL + "threats:\n  libraries: [mine.yaml]\n", encoding="utf-8")
+    minimal_model.write_text(
+        MINIMAL_MODEL + "threats:\n  libraries: [mine.yaml]\n", encoding="utf-8"
+    )
     out = tmp_path / "o"
     result = runner.invoke(app, ["assess", str(minimal_model), "-o", str(out), "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -168,8 +200,12 @@ def test_user_library_overrides_and_broken_rule(tmp_path: Path, minimal_model: P
     assert mine[0]["why"] == "pump has a BLE interface."
 
     # A misspelt fact is an error naming the rule, never a silent "no finding".
-    library.write_text(library.read_text(encoding="utf-8").replace("interfaces: {has: ble}", "interface: {has: ble}"),
-                       encoding="utf-8")
+    library.write_text(
+        library.read_text(encoding="utf-8").replace(
+            "interfaces: {has: ble}", "interface: {has: ble}"
+        ),
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["validate", str(minimal_model)])
     assert result.exit_code == 2
     assert "rule ACME-PUMP-001: invalid condition" in result.output

@@ -42,8 +42,10 @@ def test_minimal_model_is_valid(minimal_model: Path) -> None:
 
 
 def test_misspelt_key_suggests_the_field(tmp_path: Path) -> None:
-    text = MINIMAL_MODEL.replace("    functions: [insulin-delivery]\n    interfaces",
-                                 "    functons: [insulin-delivery]\n    interfaces")
+    text = MINIMAL_MODEL.replace(
+        "    functions: [insulin-delivery]\n    interfaces",
+        "    functons: [insulin-delivery]\n    interfaces",
+    )
     path = _write(tmp_path, text)
     problems = _problems(path)
     assert len(problems) == 1
@@ -126,8 +128,12 @@ def test_decision_naming_unknown_threat_is_error(tmp_path: Path) -> None:
 
 
 def test_yaml_syntax_error_has_location(tmp_path: Path) -> None:
-    path = _write(tmp_path, MINIMAL_MODEL.replace("    kind: sensor\n", "").replace(
-        "  - id: cloud\n", "  - id: cloud\n   bad: [unclosed\n"))
+    path = _write(
+        tmp_path,
+        MINIMAL_MODEL.replace("    kind: sensor\n", "").replace(
+            "  - id: cloud\n", "  - id: cloud\n   bad: [unclosed\n"
+        ),
+    )
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 2
     assert "YAML syntax error" in result.output
@@ -180,7 +186,10 @@ def test_python_tag_is_not_constructed(tmp_path: Path) -> None:
 
 
 def test_duplicate_key_is_error(tmp_path: Path) -> None:
-    path = _write(tmp_path, MINIMAL_MODEL.replace("    kind: device\n", "    kind: device\n    kind: sensor\n"))
+    path = _write(
+        tmp_path,
+        MINIMAL_MODEL.replace("    kind: device\n", "    kind: device\n    kind: sensor\n"),
+    )
     problems = _problems(path)
     assert "duplicate key 'kind'" in problems[0]
 
@@ -194,7 +203,9 @@ def test_missing_project_file(tmp_path: Path) -> None:
 def test_includes_merge_and_keep_locations(tmp_path: Path) -> None:
     main, rest = MINIMAL_MODEL.split("assets:\n", 1)
     _write(tmp_path, "includes: [data.yaml]\n" + main)
-    _write(tmp_path, "assets:\n" + rest.replace("destination: pump", "destination: pumpp"), "data.yaml")
+    _write(
+        tmp_path, "assets:\n" + rest.replace("destination: pump", "destination: pumpp"), "data.yaml"
+    )
     problems = _problems(tmp_path / "nemecys.yaml")
     assert len(problems) == 1
     assert f"{tmp_path / 'data.yaml'}:" in problems[0]

@@ -60,10 +60,17 @@ def test_example_raises_threats() -> None:
     catalog_id=st.sampled_from(CATALOG_IDS),
     applies_to=st.lists(st.sampled_from(ELEMENT_IDS), max_size=3, unique=True),
 )
-def test_implemented_control_never_raises_residual_risk(catalog_id: str, applies_to: list[str]) -> None:
+def test_implemented_control_never_raises_residual_risk(
+    catalog_id: str, applies_to: list[str]
+) -> None:
     document = copy.deepcopy(_DOCUMENT)
     document.setdefault("controls", []).append(
-        {"id": "property-test-control", "catalog": catalog_id, "status": "implemented", "applies_to": applies_to}
+        {
+            "id": "property-test-control",
+            "catalog": catalog_id,
+            "status": "implemented",
+            "applies_to": applies_to,
+        }
     )
     after = _assess(document)
     before_ranks, after_ranks = _ranks(BASELINE, "residual"), _ranks(after, "residual")
@@ -93,7 +100,14 @@ def test_raising_harm_severity_never_lowers_risk(data: st.DataObject) -> None:
 
 # --- generated models -------------------------------------------------------------------------
 
-_ZONES = ["patient-body", "patient-home", "hospital-network", "internet", "vendor-cloud", "manufacturer"]
+_ZONES = [
+    "patient-body",
+    "patient-home",
+    "hospital-network",
+    "internet",
+    "vendor-cloud",
+    "manufacturer",
+]
 
 
 @st.composite
@@ -105,7 +119,12 @@ def generated_models(draw: st.DrawFn) -> dict[str, Any]:
             "kind": draw(st.sampled_from([k.value for k in ComponentKind])),
             "zone": draw(st.sampled_from(_ZONES)),
             "functions": draw(st.lists(st.just("f0"), max_size=1)),
-            "interfaces": [{"id": "i0", "kind": draw(st.sampled_from(["ble", "usb", "wifi", "serial_debug", "ui"]))}],
+            "interfaces": [
+                {
+                    "id": "i0",
+                    "kind": draw(st.sampled_from(["ble", "usb", "wifi", "serial_debug", "ui"])),
+                }
+            ],
         }
         for i in range(n_components)
     ]
@@ -132,7 +151,9 @@ def generated_models(draw: st.DrawFn) -> dict[str, Any]:
                 "protocol": draw(st.sampled_from([p.value for p in Protocol])),
                 "authentication": draw(st.sampled_from([a.value for a in Authentication])),
                 "encryption": draw(st.sampled_from([e.value for e in Encryption])),
-                "data": draw(st.lists(st.sampled_from([a["id"] for a in assets]), max_size=2, unique=True)),
+                "data": draw(
+                    st.lists(st.sampled_from([a["id"] for a in assets]), max_size=2, unique=True)
+                ),
             }
         )
     return {
@@ -156,7 +177,9 @@ def generated_models(draw: st.DrawFn) -> dict[str, Any]:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=generated_models(), catalog_id=st.sampled_from(CATALOG_IDS))
-def test_generated_models_score_and_stay_monotonic(document: dict[str, Any], catalog_id: str) -> None:
+def test_generated_models_score_and_stay_monotonic(
+    document: dict[str, Any], catalog_id: str
+) -> None:
     path = Path("generated.yaml")
     before = assess_prepared(prepare_document(path, copy.deepcopy(document)))
     for threat in before.threats:

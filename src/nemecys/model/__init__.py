@@ -14,7 +14,6 @@ from nemecys.model.loader import (
 from nemecys.model.references import check_document, check_model, check_threat_ids
 from nemecys.model.schema import SystemModel
 
-
 __all__ = [
     "MODEL_FILE_NAME",
     "LoadedModel",

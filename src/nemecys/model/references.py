@@ -90,6 +90,16 @@ def check_document(
 
     functions = check.unique("system", "clinical_functions")
     zones = check.unique("zones") | {z.id for z in STANDARD_ZONES}
+    standard_kinds = {z.id: z.kind.value for z in STANDARD_ZONES}
+    for path, zone in check.items("zones"):
+        ident, kind = zone.get("id"), zone.get("kind")
+        if isinstance(ident, str) and ident in standard_kinds and kind != standard_kinds[ident]:
+            check.add(
+                f"zone '{ident}' is a standard zone of kind '{standard_kinds[ident]}'",
+                (*path, "kind"),
+                value=str(kind),
+                hint="keep its kind (you may rename or describe it), or use another id",
+            )
     components = check.unique("components")
     assets = check.unique("assets")
     flows = check.unique("flows")
@@ -167,6 +177,8 @@ def check_document(
                 )
 
     for path, actor in check.items("actors"):
+        if "zone" in actor:
+            check.reference((*path, "zone"), actor.get("zone"), zones, "zone")
         for i, used in check.strings(actor, "uses"):
             check.reference((*path, "uses", i), used, components, "component")
 

@@ -21,8 +21,11 @@ MODEL_FORMAT_VERSION = 1
 
 Identifier = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"),
-    Field(description="Stable id: letters, digits, '-', '_', '.', ':'; at most 128 characters."),
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_:-]{0,127}$"),
+    Field(
+        description="Stable id: letters, digits, '-', '_' and ':', at most 128 characters. "
+        "No '.', because 'component.interface' names an interface."
+    ),
 ]
 
 
@@ -115,6 +118,8 @@ class AssetKind(StrEnum):
     LOGS = "logs"
     CONFIGURATION = "configuration"
     IMAGES = "images"
+    CLINICAL_ORDERS = "clinical_orders"
+    DEVICE_STATUS = "device_status"
     OTHER = "other"
 
 
@@ -147,6 +152,7 @@ class Protocol(StrEnum):
     USB = "usb"
     SERIAL = "serial"
     FILE_TRANSFER = "file_transfer"
+    UI = "ui"
     PROPRIETARY = "proprietary"
 
 
@@ -263,7 +269,7 @@ class System(_Strict):
 
 
 class Zone(_Strict):
-    """A trust zone. Five standard zones exist without being declared (see `STANDARD_ZONES`)."""
+    """A trust zone. Six standard zones exist without being declared (see `STANDARD_ZONES`)."""
 
     id: Identifier
     name: str | None = None
@@ -362,6 +368,10 @@ class Actor(_Strict):
     id: Identifier
     name: str | None = None
     kind: ActorKind
+    zone: Identifier | None = Field(
+        None,
+        description="Where the actor works from; flows from an actor without a zone count as from the internet.",
+    )
     uses: list[Identifier] = Field(default_factory=list)
     description: str | None = None
 

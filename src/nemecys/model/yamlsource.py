@@ -102,23 +102,26 @@ def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
                 )
             ],
         )
+    raw = path.read_bytes() if path.is_file() else None
+    if raw is None:
+        raise ModelError(
+            "cannot read the model",
+            [Problem("path is not a regular file, expected a YAML file", Location(path))],
+        )
     try:
-        return path.read_text(encoding="utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise ModelError(
             "cannot read the model",
             [
                 Problem(
-                    f"file is not valid UTF-8 (byte {exc.start})",
-                    Location(path),
-                    hint="save it as UTF-8",
+                    f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                    Location(path, line, column),
+                    hint="save the file as UTF-8",
                 )
             ],
-        ) from None
-    except IsADirectoryError:
-        raise ModelError(
-            "cannot read the model",
-            [Problem("path is a folder, expected a YAML file", Location(path))],
         ) from None
 
 

@@ -278,6 +278,7 @@ _PROTOCOL_INTERFACE = {
     Protocol.NFC: InterfaceKind.NFC,
     Protocol.USB: InterfaceKind.USB,
     Protocol.SERIAL: InterfaceKind.SERIAL_DEBUG,
+    Protocol.UI: InterfaceKind.UI,
 }
 # Zone pairs joined by a local link rather than the internet.
 _LOCAL_ZONE_KINDS = frozenset({ZoneKind.PATIENT_BODY, ZoneKind.PATIENT_HOME})
@@ -333,12 +334,17 @@ class ModelIndex:
 
     # -- resolved attributes --
 
-    def zone_kind(self, endpoint: str) -> ZoneKind:
+    def zone_id(self, endpoint: str) -> str | None:
         component = self.components.get(endpoint)
-        if component is None:
-            # Actors have no zone; treat them as outside every boundary.
-            return ZoneKind.INTERNET
-        return self.zones[component.zone].kind
+        if component is not None:
+            return component.zone
+        actor = self.actors.get(endpoint)
+        return actor.zone if actor is not None else None
+
+    def zone_kind(self, endpoint: str) -> ZoneKind:
+        zone = self.zone_id(endpoint)
+        # An actor with no declared zone is treated as outside every boundary.
+        return self.zones[zone].kind if zone is not None else ZoneKind.INTERNET
 
     def patients(self, component: Component) -> Reach:
         if component.patients is not None:
@@ -399,7 +405,11 @@ class ModelIndex:
         source, destination = self.zone_kind(flow.source), self.zone_kind(flow.destination)
         if ZoneKind.INTERNET in (source, destination):
             return Network.INTERNET
-        if source == destination or {source, destination} <= _LOCAL_ZONE_KINDS:
+        # One zone, the body and home of one patient, or two segments of a hospital network
+        # are joined locally; any other pair of zones is joined over the internet.
+        same_zone = self.zone_id(flow.source) == self.zone_id(flow.destination)
+        both_hospital = source is destination is ZoneKind.HOSPITAL_NETWORK
+        if same_zone or both_hospital or {source, destination} <= _LOCAL_ZONE_KINDS:
             return Network.LOCAL_NETWORK
         return Network.INTERNET
 
@@ -557,7 +567,7 @@ def flow_element(index: ModelIndex, flow: Flow) -> Element:
         "data": {a.kind.value for a in assets},
         "network": index.network(flow).value,
         "interface": interface.value if interface else "none",
-        "crosses_boundary": _zone_of(index, flow.source) != _zone_of(index, flow.destination),
+        "crosses_boundary": index.zone_id(flow.source) != index.zone_id(flow.destination),
         "bidirectional": flow.bidirectional,
         "source_kind": source.kind.value if source else "actor",
         "destination_kind": destination.kind.value if destination else "actor",
@@ -575,7 +585,7 @@ def flow_element(index: ModelIndex, flow: Flow) -> Element:
         "data_availability": max((LEVEL_RANK[a.availability] for a in assets), default=0),
     }
     scope = {flow.id, flow.source, flow.destination}
-    scope.update(z for z in (_zone_of(index, flow.source), _zone_of(index, flow.destination)) if z)
+    scope.update(z for z in (index.zone_id(flow.source), index.zone_id(flow.destination)) if z)
     if flow.interface:
         scope.add(flow.interface)
     related = tuple(c for c in (flow.source, flow.destination) if c in index.components)
@@ -593,11 +603,6 @@ def flow_element(index: ModelIndex, flow: Flow) -> Element:
         related,
         text,
     )
-
-
-def _zone_of(index: ModelIndex, endpoint: str) -> str | None:
-    component = index.components.get(endpoint)
-    return component.zone if component else None
 
 
 def asset_element(index: ModelIndex, asset: DataAsset) -> Element:
