@@ -1,8 +1,5 @@
 """The system model: schema, loading with source locations, and cross-reference checks."""
 
-from collections.abc import Collection
-
-from nemecys.errors import Problem
 from nemecys.model.loader import (
     MODEL_FILE_NAME,
     LoadedModel,
