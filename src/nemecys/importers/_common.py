@@ -30,6 +30,7 @@ from nemecys.model.schema import (
     Protocol,
     ZoneKind,
 )
+from nemecys.model.yamlsource import MAX_NODES
 
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 MAX_SLUG_LENGTH = 64
@@ -63,7 +64,9 @@ def read_input(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> str:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise input_error(path, "file not found", "check the path and the working directory") from None
+        raise input_error(
+            path, "file not found", "check the path and the working directory"
+        ) from None
     except OSError as exc:
         raise input_error(path, f"cannot read the file ({exc.strerror})") from None
     if path.is_dir():
@@ -85,7 +88,9 @@ def read_input(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise input_error(path, f"file is not valid UTF-8 (byte {exc.start})", "save it as UTF-8") from None
+        raise input_error(
+            path, f"file is not valid UTF-8 (byte {exc.start})", "save it as UTF-8"
+        ) from None
 
 
 def parse_json(text: str, path: Path) -> Any:
@@ -105,9 +110,14 @@ def parse_json(text: str, path: Path) -> Any:
 
 
 def parse_yaml(text: str, path: Path) -> Any:
-    """Parse YAML with the safe loader; tags that would build Python objects are rejected."""
+    """Parse YAML with the safe loader, which rejects tags that would build Python objects.
+
+    Aliases are not copied by the loader, but code that walks the result visits an aliased
+    value once per reference, so the result is also checked against `MAX_NODES` expanded values
+    ("billion laughs").
+    """
     try:
-        return yaml.safe_load(text)
+        data = yaml.safe_load(text)
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
@@ -128,6 +138,27 @@ def parse_yaml(text: str, path: Path) -> Any:
         raise input_error(path, f"invalid YAML: {exc}") from None
     except RecursionError:
         raise input_error(path, "YAML is nested too deeply") from None
+    _check_expansion(data, path)
+    return data
+
+
+def _check_expansion(data: Any, path: Path) -> None:
+    """Count values as a full walk would see them, stopping as soon as the limit is passed."""
+    pending: list[Any] = [data]
+    seen = 0
+    while pending:
+        value = pending.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise input_error(
+                path,
+                f"the YAML expands to more than {MAX_NODES:,} values (too many aliases?)",
+                "remove deep alias chains; a threat model does not need them",
+            )
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
 
 
 # --- shape checks of untrusted data -------------------------------------------------------------
@@ -168,10 +199,10 @@ def one_line(text: str | None) -> str | None:
 
 def format_ids(ids: Sequence[str], limit: int = 10) -> str:
     """Join ids for a warning, shortening long lists to `limit` ids and a count."""
-    shown = ", ".join(ids[:limit])
+    listed = ", ".join(ids[:limit])
     if len(ids) > limit:
-        shown += f" and {len(ids) - limit} more"
-    return shown
+        listed += f" and {len(ids) - limit} more"
+    return listed
 
 
 def plural(count: int, noun: str) -> str:
@@ -185,7 +216,10 @@ def slugify(text: str, fallback: str) -> str:
     """Turn a name into a kebab-case id: ASCII letters and digits joined by single hyphens."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    slug = slug[:MAX_SLUG_LENGTH].rstrip("-")
+    if len(slug) > MAX_SLUG_LENGTH:
+        # Cut at the last hyphen inside the limit, so no word is cut in half.
+        cut = slug[: MAX_SLUG_LENGTH + 1]
+        slug = cut[: cut.rfind("-")] if "-" in cut else slug[:MAX_SLUG_LENGTH]
     if slug:
         return slug
     if fallback and fallback != text:
@@ -214,6 +248,30 @@ class IdAllocator:
         return candidate
 
 
+class ZoneIdAllocator:
+    """Hands out zone ids, reusing a standard zone when a boundary is named and kinded like one.
+
+    A box labelled "Internet" of kind internet becomes the standard `internet` zone instead of a
+    declared `internet-2`. Any other name that collides with a standard zone id gets a suffix.
+    """
+
+    def __init__(self, reserved: Iterable[str] = ()) -> None:
+        self._allocator = IdAllocator(reserved={*STANDARD_ZONE_IDS, *reserved})
+        self._used_standard: set[str] = set()
+
+    def allocate(self, name: str, fallback: str, kind: ZoneKind) -> tuple[str, bool]:
+        """Return the zone id and whether the zone must be declared under `zones:`."""
+        slug = slugify(name, fallback)
+        standard = _STANDARD_ZONE_KINDS.get(slug)
+        if standard is kind and slug not in self._used_standard:
+            self._used_standard.add(slug)
+            return slug, False
+        return self._allocator.allocate(name, fallback), True
+
+
+_STANDARD_ZONE_KINDS = {zone.id: zone.kind for zone in STANDARD_ZONES}
+
+
 # --- guesses from free text ---------------------------------------------------------------------
 
 
@@ -237,7 +295,10 @@ class ProtocolGuess(NamedTuple):
 
 # Order matters: specific and encrypted variants come before their generic forms.
 _PROTOCOL_PATTERNS: tuple[tuple[str, ProtocolGuess], ...] = (
-    (r"\bdicom[- ]?tls\b|\bdicoms\b|\bdicom\b.*\b(tls|ssl)\b", ProtocolGuess(Protocol.DICOM_TLS, True)),
+    (
+        r"\bdicom[- ]?tls\b|\bdicoms\b|\bdicom\b.*\b(tls|ssl)\b",
+        ProtocolGuess(Protocol.DICOM_TLS, True),
+    ),
     (r"\bdicom\b", ProtocolGuess(Protocol.DICOM, False)),
     (r"\bhl7\b|\bmllp\b", ProtocolGuess(Protocol.HL7V2_MLLP, False)),
     (r"\bfhir\b", ProtocolGuess(Protocol.FHIR_REST, False)),
@@ -249,15 +310,21 @@ _PROTOCOL_PATTERNS: tuple[tuple[str, ProtocolGuess], ...] = (
     (r"\bmqtts\b|\bmqtt\b.*\b(tls|ssl)\b", ProtocolGuess(Protocol.MQTTS, True)),
     (r"\bmqtt\b", ProtocolGuess(Protocol.MQTT, False)),
     (r"\bhttps\b|\bhttp/s\b|\bhttps?\b.*\b(tls|ssl)\b", ProtocolGuess(Protocol.HTTPS, True)),
-    (r"\bhttp(/[0-9.]+)?\b|\brest(ful)?\b|\bgraphql\b|\bsoap\b", ProtocolGuess(Protocol.HTTP, False)),
+    (
+        r"\bhttp(/[0-9.]+)?\b|\brest(ful)?\b|\bgraphql\b|\bsoap\b",
+        ProtocolGuess(Protocol.HTTP, False),
+    ),
     (r"\bble\b|\bbluetooth\b|\bgatt\b", ProtocolGuess(Protocol.BLE_GATT, False)),
     (r"\bnfc\b", ProtocolGuess(Protocol.NFC, False)),
     (r"\bsftp\b|\bscp\b|\bftps\b", ProtocolGuess(Protocol.FILE_TRANSFER, True)),
-    (r"\bftp\b|\bsmb\b|\bnfs\b|\bcifs\b|\bfile transfer\b", ProtocolGuess(Protocol.FILE_TRANSFER, False)),
+    (
+        r"\bftp\b|\bsmb\b|\bnfs\b|\bcifs\b|\bfile transfer\b",
+        ProtocolGuess(Protocol.FILE_TRANSFER, False),
+    ),
     (r"\bssh\b", ProtocolGuess(Protocol.SSH, True)),
     (r"\bmongo(db)?\b", ProtocolGuess(Protocol.MONGODB, False)),
     (
-        r"\b(my|ms|postgre|t-|no)?sql\b|\bpostgres\b|\bjdbc\b|\bodbc\b|\bsqlite\b",
+        r"\b(my|ms|postgre|p|t-)?sql\b|\bpostgres\b|\bjdbc\b|\bodbc\b|\bsqlite\b",
         ProtocolGuess(Protocol.SQL, False),
     ),
     (r"\bsmtps\b", ProtocolGuess(Protocol.SMTP, True)),
@@ -281,21 +348,30 @@ def guess_protocol(text: str | None) -> ProtocolGuess | None:
 
 
 def mentions_encryption(text: str | None) -> bool:
-    """Return whether free text says the channel is encrypted ('TCP+SSL', 'TLS 1.3')."""
+    """Return whether free text states that the channel is encrypted ('TCP+SSL', 'TLS 1.3')."""
     return bool(text) and re.search(_ENCRYPTION_WORDS, _words(text or "")) is not None
 
 
 _COMPONENT_PATTERNS: tuple[tuple[str, ComponentKind], ...] = (
     (r"\bimplant(ed|able)?\b|\bpacemaker\b|\bneurostimulator\b|\bicd\b", ComponentKind.IMPLANT),
     (r"\bsensors?\b|\bcgm\b|\bwearable\b|\bpatch\b", ComponentKind.SENSOR),
-    (r"\behr\b|\bemr\b|\bpacs\b|\bhospital\b|\bclinic(al)? system\b", ComponentKind.HOSPITAL_SYSTEM),
+    (
+        r"\behr\b|\bemr\b|\bpacs\b|\bhospital\b|\bclinic(al)? system\b",
+        ComponentKind.HOSPITAL_SYSTEM,
+    ),
     (
         r"\bbrowser\b|\bweb ?(ui|app|application|site|page|portal|client|frontend)\b|\bwebsite\b"
         r"|\bportal\b|\bfront-?end\b|\bcms\b",
         ComponentKind.WEB_APP,
     ),
-    (r"\bmobile\b|\bandroid\b|\bios\b|\biphone\b|\bsmartphone\b|\bphone\b", ComponentKind.MOBILE_APP),
-    (r"\bdesktop\b|\bworkstation\b|\blaptop\b|\bscript\b|\bcli\b|\bgui\b", ComponentKind.DESKTOP_APP),
+    (
+        r"\bmobile\b|\bandroid\b|\bios\b|\biphone\b|\bsmartphone\b|\bphone\b",
+        ComponentKind.MOBILE_APP,
+    ),
+    (
+        r"\bdesktop\b|\bworkstation\b|\blaptop\b|\bscript\b|\bcli\b|\bgui\b",
+        ComponentKind.DESKTOP_APP,
+    ),
     (
         r"\bdatabases?\b|\bdb\b|\b(my|ms|postgre|no)?sql\b|\bpostgres\b|\bmongo(db)?\b|\bredis\b"
         r"|\bstorage\b|\bbuckets?\b|\bblob\b|\bs3\b|\bfile ?server\b|\bflat ?file\b|\bdata ?store\b",
@@ -324,7 +400,7 @@ _COMPONENT_PATTERNS: tuple[tuple[str, ComponentKind], ...] = (
 
 
 def guess_component_kind(text: str | None) -> ComponentKind | None:
-    """Guess a component kind from a name or type label; None when no keyword matches."""
+    """Guess a component kind from a name or type label, or return None when no keyword matches."""
     if not text:
         return None
     kind: ComponentKind | None = _first_match(text, _COMPONENT_PATTERNS)
@@ -340,7 +416,10 @@ _ACTOR_PATTERNS: tuple[tuple[str, ActorKind], ...] = (
         r"|\bpractitioners?\b",
         ActorKind.CLINICIAN,
     ),
-    (r"\badmins?\b|\badministrators?\b|\bsysadmins?\b|\bdevops\b|\boperators?\b", ActorKind.IT_ADMINISTRATOR),
+    (
+        r"\badmins?\b|\badministrators?\b|\bsysadmins?\b|\bdevops\b|\boperators?\b",
+        ActorKind.IT_ADMINISTRATOR,
+    ),
     (
         r"\btechnicians?\b|\bfield service\b|\bservice engineers?\b|\bmanufacturer\b|\bvendor\b",
         ActorKind.MANUFACTURER_SERVICE,
@@ -349,7 +428,7 @@ _ACTOR_PATTERNS: tuple[tuple[str, ActorKind], ...] = (
 
 
 def guess_actor_kind(text: str | None) -> ActorKind:
-    """Guess an actor kind from its name; `other` when no keyword matches."""
+    """Guess an actor kind from its name, or return `other` when no keyword matches."""
     if not text:
         return ActorKind.OTHER
     kind: ActorKind | None = _first_match(text, _ACTOR_PATTERNS)
@@ -358,7 +437,7 @@ def guess_actor_kind(text: str | None) -> ActorKind:
 
 _ZONE_PATTERNS: tuple[tuple[str, ZoneKind], ...] = (
     (r"\bpatient body\b|\bin-?body\b|\bimplant\b|\bbody area\b", ZoneKind.PATIENT_BODY),
-    (r"\binternet\b|\bpublic\b|\bwww\b|\bonline\b", ZoneKind.INTERNET),
+    (r"\binternet\b|\bwww\b", ZoneKind.INTERNET),
     (
         r"\bhome\b|\bpatients?\b|\blocal machine\b|\bplayer\b|\bcustomer\b|\buser\b|\bconsumer\b",
         ZoneKind.PATIENT_HOME,
@@ -376,11 +455,13 @@ _ZONE_PATTERNS: tuple[tuple[str, ZoneKind], ...] = (
         r"|\bhost(ing|er)?\b|\bservers?\b|\bbackend\b",
         ZoneKind.VENDOR_CLOUD,
     ),
+    # Checked last, so that "public cloud" is a cloud and not the internet.
+    (r"\bpublic\b|\bonline\b|\bexternal\b|\buntrusted\b", ZoneKind.INTERNET),
 )
 
 
 def guess_zone_kind(text: str | None) -> ZoneKind | None:
-    """Guess a zone kind from a trust boundary's name; None when no keyword matches."""
+    """Guess a zone kind from a trust boundary's name, or return None when no keyword matches."""
     if not text:
         return None
     kind: ZoneKind | None = _first_match(text, _ZONE_PATTERNS)
