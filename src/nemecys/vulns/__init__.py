@@ -1,0 +1,1 @@
+"""Vulnerabilities: advisory types, the store interface, matching and scoring."""
