@@ -274,6 +274,20 @@ def import_(
     )
 
 
+def _register_groups() -> None:
+    # Each subsystem owns its command group; this is the only place they meet.
+    from nemecys.sbom import cli as sbom_cli
+    from nemecys.storage import cli as storage_cli
+    from nemecys.vulns import cli as vulns_cli
+
+    sbom_cli.app.command("scan")(vulns_cli.scan)
+    app.add_typer(sbom_cli.app, name="sbom")
+    app.add_typer(storage_cli.app, name="db")
+
+
+_register_groups()
+
+
 def main() -> None:
     try:
         app()

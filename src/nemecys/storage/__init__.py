@@ -1,0 +1,1 @@
+"""The local advisory database: SQLAlchemy 2 models and Alembic migrations."""
