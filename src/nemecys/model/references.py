@@ -1,8 +1,8 @@
 """Cross-reference checks over a model document.
 
-Pydantic checks each object alone; this pass checks what one section says about another:
-unique ids, a flow naming an existing component, a control naming an existing rule, a decision
-naming a threat the engine raised. It reads the merged document as plain data rather than the
+Pydantic checks each object alone. This pass checks the references between sections: unique
+ids, a flow naming an existing component, a control naming an existing rule, a decision naming a
+threat the engine raised. It reads the merged document as plain data rather than the
 pydantic objects, so it also runs when some values have the wrong type, and `nemecys validate`
 can list schema and reference problems together. Values of the wrong type are skipped here;
 the schema pass reports them.
