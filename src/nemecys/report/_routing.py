@@ -1,0 +1,394 @@
+"""Orthogonal edge routing for the data flow diagram: A* search on the layout's 8-pixel grid.
+
+Nodes (inflated by one grid cell) and zone labels are obstacles. The search cost of a step
+grows with bends, with running over or across edges routed earlier, with running along a
+zone border, and with passing through a zone that holds neither end of the edge, so edges
+prefer the gutters between zones and spread over parallel tracks. Each edge leaves and
+enters its nodes at a port on the side chosen by the layout; ports on one side are spread
+out and ordered by the position of the other end, which avoids most crossings near nodes.
+An edge the search cannot route is drawn as a straight line and flagged `routed = False`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from array import array
+from collections import defaultdict
+
+from nemecys.report._layout import CELL, LABEL_BOTTOM, DiagramEdge, DiagramLayout, DiagramNode, Side
+
+_DX = (1, -1, 0, 0)
+_DY = (0, 0, 1, -1)
+_OPPOSITE = (1, 0, 3, 2)
+_SIDE_DIRECTION: dict[Side, int] = {"right": 0, "left": 1, "bottom": 2, "top": 3}
+
+_BEND = 6.0
+_OVERLAP = 24.0  # running on top of an earlier edge in the same direction
+_CROSS = 4.0  # crossing an earlier edge
+_FOREIGN_ZONE = 4.0  # per step inside a zone that holds neither end
+_BORDER = 3.0  # per step on a zone border
+_SHARED_STEP = 0.3  # per step on a track already taken by a link of the same actor
+_STUB = 2  # grid cells between a port and the first routed point
+_LABEL_RADIUS = 9
+# Bound on the states one search may expand, so a pathological layout cannot hang the report.
+_MAX_EXPANSIONS = 400_000
+
+
+class _Grid:
+    """Grid points of the canvas with obstacles, zone membership and edge usage."""
+
+    def __init__(self, layout: DiagramLayout) -> None:
+        self.nx = layout.width // CELL + 1
+        self.ny = layout.height // CELL + 1
+        size = self.nx * self.ny
+        self.blocked = bytearray(size)
+        self.border = bytearray(size)
+        self.zone_of = array("h", [-1]) * size
+        self.used_h = bytearray(size)
+        self.used_v = bytearray(size)
+        self.owners: dict[int, set[int]] = defaultdict(set)
+        # Usage by the links of each actor, so that one actor's links can share a trunk.
+        self.group_h: dict[str, bytearray] = defaultdict(lambda: bytearray(size))
+        self.group_v: dict[str, bytearray] = defaultdict(lambda: bytearray(size))
+
+        for zi, zone in enumerate(layout.zones):
+            x0, y0 = zone.x // CELL, zone.y // CELL
+            x1, y1 = (zone.x + zone.w) // CELL, (zone.y + zone.h) // CELL
+            for gy in range(y0, y1 + 1):
+                for gx in range(x0, x1 + 1):
+                    index = gy * self.nx + gx
+                    if gx in (x0, x1) or gy in (y0, y1):
+                        self.border[index] = 1
+                    else:
+                        self.zone_of[index] = zi
+            # The zone's name and kind, in its top left corner.
+            self._block(zone.x + CELL, zone.y + CELL, zone.x + zone.label_w, zone.y + LABEL_BOTTOM)
+        for node in layout.nodes.values():
+            self._block(
+                node.x - CELL, node.y - CELL, node.x + node.w + CELL, node.y + node.h + CELL
+            )
+
+    def _block(self, x0: int, y0: int, x1: int, y1: int) -> None:
+        for gy in range(max(0, y0 // CELL), min(self.ny - 1, y1 // CELL) + 1):
+            row = gy * self.nx
+            for gx in range(max(0, x0 // CELL), min(self.nx - 1, x1 // CELL) + 1):
+                self.blocked[row + gx] = 1
+
+    def index(self, x: int, y: int) -> int | None:
+        gx, gy = x // CELL, y // CELL
+        if 0 <= gx < self.nx and 0 <= gy < self.ny:
+            return gy * self.nx + gx
+        return None
+
+    def point(self, index: int) -> tuple[int, int]:
+        return (index % self.nx) * CELL, (index // self.nx) * CELL
+
+    def search(
+        self,
+        start: int,
+        start_dir: int,
+        goal: int,
+        goal_dir: int,
+        own_zones: set[int],
+        group: str | None = None,
+    ) -> list[int] | None:
+        """Return the cheapest grid path from `start` to `goal`, or None when there is none.
+
+        With a `group`, running over earlier edges of the same group costs less than an empty
+        step instead of more, so the group's edges merge into a tree.
+        """
+        nx, ny = self.nx, self.ny
+        goal_x, goal_y = goal % nx, goal // nx
+        blocked, border, zone_of = self.blocked, self.border, self.zone_of
+        used_h, used_v = self.used_h, self.used_v
+        shared_h = self.group_h[group] if group is not None else None
+        shared_v = self.group_v[group] if group is not None else None
+
+        def heuristic(index: int) -> float:
+            x, y = index % nx, index // nx
+            estimate = abs(x - goal_x) + abs(y - goal_y)
+            return estimate + (_BEND if x != goal_x and y != goal_y else 0.0)
+
+        best: dict[int, float] = {start * 4 + start_dir: 0.0}
+        parent: dict[int, int] = {}
+        heap: list[tuple[float, float, int, int]] = [
+            (heuristic(start), 0.0, 0, start * 4 + start_dir)
+        ]
+        counter = 0
+        expansions = 0
+        while heap:
+            _, cost, _, state = heapq.heappop(heap)
+            if cost > best.get(state, math.inf):
+                continue
+            index, direction = divmod(state, 4)
+            if index == goal:
+                path = [index]
+                while state in parent:
+                    state = parent[state]
+                    path.append(state // 4)
+                path.reverse()
+                return path
+            expansions += 1
+            if expansions > _MAX_EXPANSIONS:
+                return None
+            x, y = index % nx, index // nx
+            for new_dir in range(4):
+                if new_dir == _OPPOSITE[direction]:
+                    continue
+                new_x, new_y = x + _DX[new_dir], y + _DY[new_dir]
+                if not (0 <= new_x < nx and 0 <= new_y < ny):
+                    continue
+                new_index = new_y * nx + new_x
+                step = 1.0
+                if new_dir != direction:
+                    step += _BEND
+                if new_index == goal:
+                    if new_dir != goal_dir:
+                        step += _BEND
+                elif blocked[new_index]:
+                    continue
+                along, across = (used_h, used_v) if new_dir < 2 else (used_v, used_h)
+                overlap = along[new_index]
+                if shared_h is not None and shared_v is not None:
+                    mine = (shared_h if new_dir < 2 else shared_v)[new_index]
+                    if mine:
+                        overlap -= mine
+                        step = _SHARED_STEP + (_BEND if new_dir != direction else 0.0)
+                step += _OVERLAP * overlap + _CROSS * across[new_index]
+                if border[new_index]:
+                    step += _BORDER
+                zone = zone_of[new_index]
+                if zone >= 0 and zone not in own_zones:
+                    step += _FOREIGN_ZONE
+                new_cost = cost + step
+                new_state = new_index * 4 + new_dir
+                if new_cost < best.get(new_state, math.inf):
+                    best[new_state] = new_cost
+                    parent[new_state] = state
+                    counter += 1
+                    heapq.heappush(
+                        heap, (new_cost + heuristic(new_index), new_cost, counter, new_state)
+                    )
+        return None
+
+    def mark(self, points: list[tuple[int, int]], owner: int, group: str | None = None) -> None:
+        """Record that an edge runs through the grid points of polyline `points`."""
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+            horizontal = y0 == y1
+            steps = max(abs(x1 - x0), abs(y1 - y0)) // CELL
+            dx = (x1 > x0) - (x1 < x0)
+            dy = (y1 > y0) - (y1 < y0)
+            for s in range(steps + 1):
+                index = self.index(x0 + dx * s * CELL, y0 + dy * s * CELL)
+                if index is None:
+                    continue
+                if owner in self.owners[index]:
+                    continue
+                self.owners[index].add(owner)
+                used = self.used_h if horizontal else self.used_v
+                used[index] = min(used[index] + 1, 8)
+                if group is not None:
+                    shared = self.group_h[group] if horizontal else self.group_v[group]
+                    shared[index] = min(shared[index] + 1, used[index])
+
+
+def _port_positions(layout: DiagramLayout) -> dict[tuple[int, str], tuple[int, int]]:
+    """Spread the ports of each node side; return the point of each (edge number, end)."""
+    ends: dict[tuple[str, Side], list[tuple[float, int, str]]] = defaultdict(list)
+    nodes = layout.nodes
+    for i, edge in enumerate(layout.edges):
+        other_target, other_source = nodes[edge.target], nodes[edge.source]
+        ends[(edge.source, edge.source_side)].append(
+            (_along(edge.source_side, other_target), i, "source")
+        )
+        ends[(edge.target, edge.target_side)].append(
+            (_along(edge.target_side, other_source), i, "target")
+        )
+
+    positions: dict[tuple[int, str], tuple[int, int]] = {}
+    for (node_id, side), all_items in ends.items():
+        node = nodes[node_id]
+        # An actor's links to the components it uses leave from one shared port.
+        uses = [
+            item
+            for item in all_items
+            if item[2] == "source" and layout.edges[item[1]].kind == "use"
+        ]
+        items = [item for item in all_items if item not in uses]
+        if uses:
+            items.append((sum(u[0] for u in uses) / len(uses), uses[0][1], "source"))
+        items.sort()
+        vertical = side in ("left", "right")
+        length = node.h if vertical else node.w
+        count = len(items)
+        previous = -CELL
+        for k, (_, edge_index, end) in enumerate(items):
+            offset = round((k + 1) * length / (count + 1) / CELL) * CELL
+            offset = min(max(offset, previous + CELL), length)
+            previous = offset
+            if side == "left":
+                point = (node.x, node.y + offset)
+            elif side == "right":
+                point = (node.x + node.w, node.y + offset)
+            elif side == "top":
+                point = (node.x + offset, node.y)
+            else:
+                point = (node.x + offset, node.y + node.h)
+            positions[(edge_index, end)] = point
+        for _, edge_index, end in uses:
+            positions[(edge_index, end)] = positions[(uses[0][1], "source")]
+    return positions
+
+
+def _along(side: Side, other: DiagramNode) -> float:
+    return other.cy if side in ("left", "right") else other.cx
+
+
+def _outward(point: tuple[int, int], side: Side, cells: int) -> tuple[int, int]:
+    direction = _SIDE_DIRECTION[side]
+    return point[0] + _DX[direction] * cells * CELL, point[1] + _DY[direction] * cells * CELL
+
+
+def _simplify(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Drop repeated points and points in the middle of straight runs."""
+    out: list[tuple[int, int]] = []
+    for point in points:
+        if out and out[-1] == point:
+            continue
+        if len(out) >= 2:
+            (ax, ay), (bx, by) = out[-2], out[-1]
+            if (ax == bx == point[0]) or (ay == by == point[1]):
+                out[-1] = point
+                continue
+        out.append(point)
+    return out
+
+
+def route_edges(layout: DiagramLayout) -> None:
+    """Route every edge of `layout`, then place flow number labels and boundary markers."""
+    grid = _Grid(layout)
+    ports = _port_positions(layout)
+    zone_index = {zone.id: i for i, zone in enumerate(layout.zones)}
+    nodes = layout.nodes
+
+    def length(i: int) -> int:
+        (ax, ay), (bx, by) = ports[(i, "source")], ports[(i, "target")]
+        return abs(ax - bx) + abs(ay - by)
+
+    # Flows first, short ones first so that they take the direct tracks; actor links last.
+    order = sorted(
+        range(len(layout.edges)),
+        key=lambda i: (layout.edges[i].kind != "flow", length(i), i),
+    )
+    for i in order:
+        edge = layout.edges[i]
+        source_port, target_port = ports[(i, "source")], ports[(i, "target")]
+        start = _outward(source_port, edge.source_side, _STUB)
+        goal = _outward(target_port, edge.target_side, _STUB)
+        start_index, goal_index = grid.index(*start), grid.index(*goal)
+        own = {
+            zone_index[zone]
+            for zone in (nodes[edge.source].zone, nodes[edge.target].zone)
+            if zone is not None
+        }
+        group = edge.source if edge.kind == "use" else None
+        path = None
+        if start_index is not None and goal_index is not None:
+            path = grid.search(
+                start_index,
+                _SIDE_DIRECTION[edge.source_side],
+                goal_index,
+                _OPPOSITE[_SIDE_DIRECTION[edge.target_side]],
+                own,
+                group,
+            )
+        if path is None:
+            edge.points = [source_port, target_port]
+            edge.routed = False
+        else:
+            edge.points = _simplify([source_port, *(grid.point(p) for p in path), target_port])
+            edge.routed = True
+        grid.mark(edge.points, i, group)
+
+    for edge in layout.edges:
+        if edge.kind == "flow":
+            edge.crossings = _boundary_crossings(layout, edge)
+    _place_labels(layout, grid)
+
+
+def _samples(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Every grid point along an orthogonal polyline, in order."""
+    out: list[tuple[int, int]] = []
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        if x0 != x1 and y0 != y1:
+            out.extend([(x0, y0), (x1, y1)])
+            continue
+        steps = max(abs(x1 - x0), abs(y1 - y0)) // CELL
+        dx = (x1 > x0) - (x1 < x0)
+        dy = (y1 > y0) - (y1 < y0)
+        out.extend((x0 + dx * s * CELL, y0 + dy * s * CELL) for s in range(steps))
+    if points:
+        out.append(points[-1])
+    return out
+
+
+def _boundary_crossings(layout: DiagramLayout, edge: DiagramEdge) -> list[tuple[int, int]]:
+    """Points where a flow crosses the border of its source's or its destination's zone."""
+    if not edge.crosses:
+        return []
+    zones = [
+        z
+        for z in layout.zones
+        if z.id in (layout.nodes[edge.source].zone, layout.nodes[edge.target].zone)
+    ]
+    samples = _samples(edge.points)
+    marks: list[tuple[int, int]] = []
+    for zone in zones:
+        inside = [zone.contains(x, y) for x, y in samples]
+        for k in range(1, len(samples)):
+            if inside[k] == inside[k - 1]:
+                continue
+            outside_point = samples[k] if inside[k - 1] else samples[k - 1]
+            if outside_point not in marks:
+                marks.append(outside_point)
+    return marks
+
+
+def _place_labels(layout: DiagramLayout, grid: _Grid) -> None:
+    placed: list[tuple[int, int]] = []
+    keep_clear = [
+        (n.x - 12, n.y - 12, n.x + n.w + 12, n.y + n.h + 12) for n in layout.nodes.values()
+    ] + [(z.x, z.y, z.x + z.label_w + 8, z.y + LABEL_BOTTOM + 8) for z in layout.zones]
+    edge_index = {id(edge): i for i, edge in enumerate(layout.edges)}
+    for edge in sorted((e for e in layout.edges if e.kind == "flow"), key=lambda e: e.number or 0):
+        own = edge_index[id(edge)]
+        samples = _samples(edge.points)
+        total = len(samples)
+        corners = edge.points
+        best: tuple[float, tuple[int, int]] | None = None
+        for k, (x, y) in enumerate(samples):
+            if k < 3 or k > total - 4:
+                continue
+            if any(x0 < x < x1 and y0 < y < y1 for x0, y0, x1, y1 in keep_clear):
+                continue
+            grid_index = grid.index(x, y)
+            others = len(grid.owners[grid_index] - {own}) if grid_index is not None else 0
+            nearest_badge = min((math.dist((x, y), p) for p in placed), default=99.0)
+            if nearest_badge < 2 * _LABEL_RADIUS + 4:
+                continue
+            nearest_corner = min(abs(x - cx) + abs(y - cy) for cx, cy in corners)
+            score = (
+                min(nearest_corner, 24)
+                - 0.04 * abs(k - total / 2) * CELL
+                - 40 * others
+                + 0.15 * min(nearest_badge, 80)
+            )
+            if best is None or score > best[0]:
+                best = (score, (x, y))
+        if best is None:
+            middle = samples[total // 2] if samples else (0, 0)
+            edge.label = middle
+        else:
+            edge.label = best[1]
+        placed.append(edge.label)

@@ -1,0 +1,141 @@
+"""`report.html`: the self-contained, printable assessment report.
+
+The page inlines its CSS and SVG figures and loads nothing from elsewhere, so it can be
+archived as one file in a design history file. It is rendered from the Jinja2 template
+`templates/report.html.j2` with autoescaping on; the only markup passed in unescaped is the
+SVG that `diagram` and `heatmap` build, which escape model text themselves.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from nemecys.controls import load_catalog
+from nemecys.fileio import write_atomic
+from nemecys.model import LoadedModel
+from nemecys.report._common import (
+    STRIDE_NAMES,
+    applicable,
+    display_path,
+    level_colors,
+    sorted_threats,
+    words,
+)
+from nemecys.report.diagram import flow_rows, render_dfd
+from nemecys.report.heatmap import render_heatmap
+from nemecys.results import Assessment, SbomSummary
+from nemecys.risk.policy import default_rubric, load_matrix
+
+
+@dataclass(frozen=True)
+class LevelCount:
+    level: str
+    initial: int
+    residual: int
+    projected: int
+
+
+@dataclass(frozen=True)
+class SbomView:
+    """An SBOM summary with the figures the report shows above its component list."""
+
+    summary: SbomSummary
+    component_name: str
+    path: str
+    without_version: int
+    without_purl: int
+    without_license: int
+    licenses: int
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("nemecys.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["words"] = words
+    return env
+
+
+def _sbom_views(assessment: Assessment, loaded: LoadedModel) -> list[SbomView]:
+    names = {c.id: c.name or c.id for c in loaded.model.components}
+    views = []
+    for sbom in assessment.sboms:
+        components = sbom.components
+        views.append(
+            SbomView(
+                summary=sbom,
+                component_name=names.get(sbom.component, sbom.component),
+                path=display_path(sbom.path, loaded.base_dir),
+                without_version=sum(1 for c in components if not c.version),
+                without_purl=sum(1 for c in components if not c.purl),
+                without_license=sum(1 for c in components if not c.licenses),
+                licenses=len({license for c in components for license in c.licenses}),
+            )
+        )
+    return views
+
+
+def render_html(assessment: Assessment, loaded: LoadedModel) -> str:
+    """Return the HTML document of the report."""
+    model = loaded.model
+    threats = sorted_threats(assessment)
+    counted = applicable(threats)
+    levels = list(reversed(assessment.risk_levels))
+    counts = [
+        LevelCount(
+            level=level,
+            initial=sum(1 for t in counted if t.initial.level == level),
+            residual=sum(1 for t in counted if t.residual.level == level),
+            projected=sum(1 for t in counted if t.projected.level == level),
+        )
+        for level in levels
+    ]
+    matrix_path = loaded.base_dir / model.risk.matrix if model.risk.matrix else None
+    matrix = load_matrix(matrix_path)
+    catalog = load_catalog().by_id()
+
+    context = {
+        "a": assessment,
+        "system": assessment.system,
+        "threats": threats,
+        "threat_by_id": {t.id: t for t in assessment.threats},
+        "anchors": {t.id: f"threat-{n}" for n, t in enumerate(threats, start=1)},
+        "applicable_count": len(counted),
+        "counts": counts,
+        "statuses": sorted(Counter(t.status for t in threats).items()),
+        "colors": level_colors(assessment.risk_levels),
+        "stride_names": STRIDE_NAMES,
+        "function_names": {f.id: f.name for f in assessment.system.functions},
+        "catalog": catalog,
+        "dfd": Markup(render_dfd(assessment, model, flow_table=False, id_prefix="dfd")),
+        "flows": flow_rows(assessment, model),
+        "heatmap_initial": Markup(render_heatmap(assessment, "initial", "Initial risk")),
+        "heatmap_residual": Markup(
+            render_heatmap(assessment, "residual", "Residual risk (implemented controls)")
+        ),
+        "sboms": _sbom_views(assessment, loaded),
+        "rubric": default_rubric(),
+        "matrix": matrix,
+        "model_path": display_path(assessment.model_path, loaded.base_dir.parent),
+        "model_files": [display_path(f, loaded.base_dir) for f in assessment.model_files],
+        "base_dir": loaded.base_dir,
+        "display_path": lambda path: display_path(path, loaded.base_dir),
+        "component_names": {c.id: c.name or c.id for c in model.components},
+        "zone_count": len({c.zone for c in model.components}),
+    }
+    return _environment().get_template("report.html.j2").render(**context)
+
+
+def write_html(assessment: Assessment, loaded: LoadedModel, out_dir: Path) -> Path:
+    """Write `report.html` into `out_dir`."""
+    return write_atomic(out_dir / "report.html", render_html(assessment, loaded))
