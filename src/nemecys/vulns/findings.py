@@ -1,0 +1,162 @@
+"""Typed results of a vulnerability scan: one `Finding` per vulnerability per component or device.
+
+A finding carries everything a report, a VEX document or a CI gate needs without another store
+query: which component and version matched, how (`purl`, `cpe` or `csaf`), every id the
+vulnerability is known by, the range text that matched, fixed versions, CVSS scores, KEV and
+EPSS data, the MITRE medical rubric score, the triage state and the priority rank.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class MatchedBy(StrEnum):
+    """How a finding was matched: by package URL, by CPE, or by a CSAF product entry."""
+
+    PURL = "purl"
+    CPE = "cpe"
+    CSAF = "csaf"
+
+
+# Triage states, as CycloneDX `analysis.state` names them, plus `affected` for a definite
+# version match nobody has triaged yet.
+AFFECTED = "affected"
+IN_TRIAGE = "in_triage"
+NOT_AFFECTED = "not_affected"
+FALSE_POSITIVE = "false_positive"
+RESOLVED = "resolved"
+EXPLOITABLE = "exploitable"
+
+# States that take a finding out of `--fail-on` gating and down the priority list.
+CLOSED_STATES = frozenset({NOT_AFFECTED, FALSE_POSITIVE, RESOLVED, "resolved_with_pedigree"})
+
+SEVERITY_ORDER = ("none", "low", "medium", "high", "critical")
+
+
+def severity_rating(score: float) -> str:
+    """Return the CVSS v3/v4 qualitative rating of a base score (FIRST CVSS v3.1, section 5)."""
+    if score <= 0.0:
+        return "none"
+    if score < 4.0:
+        return "low"
+    if score < 7.0:
+        return "medium"
+    if score < 9.0:
+        return "high"
+    return "critical"
+
+
+@dataclass(frozen=True, slots=True)
+class CvssScore:
+    """A CVSS base score computed from a published vector."""
+
+    version: str  # "2.0", "3.0", "3.1", "4.0"
+    vector: str
+    base_score: float
+    rating: str  # none, low, medium, high, critical
+
+
+@dataclass(frozen=True, slots=True)
+class RubricScore:
+    """A score from the MITRE "Rubric for Applying CVSS to Medical Devices"."""
+
+    base_vector: str  # CVSS v3.0 base vector the answers map to
+    extended_vector: str  # every question's answer, e.g. "XAVN:Y/XAVT:U/…"
+    base_score: float
+    rating: str
+    answer_sources: dict[str, str] = field(
+        default_factory=dict
+    )  # question id → model/user/advisory/unknown
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One vulnerability in one SBOM component or one listed device."""
+
+    component_key: str  # SBOM bom-ref or SPDXID; device id for device-list findings
+    component_name: str
+    component_version: str | None
+    component_purl: str | None
+    vulnerability_id: str  # the CVE id when one is known, else the advisory id
+    aliases: tuple[str, ...]  # every other id of the vulnerability, sorted
+    advisory_ids: tuple[str, ...]  # ids of the advisory records that matched
+    matched_by: MatchedBy
+    affected_range: str  # the range, enumeration or product version text that matched
+    summary: str | None = None
+    fixed_versions: tuple[str, ...] = ()
+    severities: tuple[CvssScore, ...] = ()
+    kev: bool = False
+    kev_date_added: str | None = None
+    kev_required_action: str | None = None
+    epss: float | None = None
+    epss_percentile: float | None = None
+    rubric: RubricScore | None = None
+    state: str = AFFECTED
+    justification: str | None = None
+    detail: str | None = None
+    remediation: str | None = None
+    matched_cpe: str | None = None
+    references: tuple[str, ...] = ()
+    priority: int = 0  # 1 = fix first; 0 until ranked
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """The vulnerability id followed by its aliases."""
+        return (self.vulnerability_id, *self.aliases)
+
+    @property
+    def max_cvss(self) -> float | None:
+        """The highest published CVSS base score, or None without a vector."""
+        return max((s.base_score for s in self.severities), default=None)
+
+    @property
+    def severity(self) -> str:
+        """The rating used for gating: the rubric score's, else the highest CVSS score's.
+
+        Without either, `unknown`; `meets_severity` treats unknown as the worst case.
+        """
+        if self.rubric is not None:
+            return self.rubric.rating
+        top = self.max_cvss
+        return severity_rating(top) if top is not None else "unknown"
+
+    def meets_severity(self, threshold: str) -> bool:
+        """Return whether this open finding is at or above `threshold` (low … critical)."""
+        if self.state in CLOSED_STATES:
+            return False
+        if self.severity == "unknown":
+            return True
+        return SEVERITY_ORDER.index(self.severity) >= SEVERITY_ORDER.index(threshold)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the finding as plain JSON-ready data."""
+        data = asdict(self)
+        data["matched_by"] = self.matched_by.value
+        data["severity"] = self.severity
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """The findings of one scan and what could not be checked."""
+
+    source: str  # SBOM path or device list path
+    findings: tuple[Finding, ...]
+    components: int  # components or devices examined
+    unversioned: tuple[str, ...] = ()  # keys of components with a purl but no version
+    unidentified: tuple[str, ...] = ()  # keys of components with neither purl nor CPE
+    notes: tuple[str, ...] = ()  # problems met while matching, such as invalid ranges
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as plain JSON-ready data."""
+        return {
+            "source": self.source,
+            "components": self.components,
+            "findings": [f.to_dict() for f in self.findings],
+            "unversioned": list(self.unversioned),
+            "unidentified": list(self.unidentified),
+            "notes": list(self.notes),
+        }
