@@ -1,0 +1,1 @@
+"""Alembic migrations of the advisory database, run from `nemecys.storage.engine`."""
