@@ -1,89 +1,68 @@
-"""SBOM reading for the assessment report: the components of a CycloneDX JSON SBOM.
+"""SBOM ingest and quality: CycloneDX and SPDX files into one normalised component model.
 
-This is the thin first step of SBOM support: it lists the components (nested ones included)
-so the report can show what a model component is built from. Parsing is delegated to
-cyclonedx-python-lib.
+`read_sbom_document` (in `readers`) reads any supported format into `SbomDocument`;
+`check_quality` (in `quality`) measures it against the NTIA minimum elements and the FDA support
+fields. `read_sbom` here is the summary that `nemecys assess` attaches to a model component.
 """
 
 from __future__ import annotations
 
-import json
-import warnings
-from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 from nemecys.errors import InputError
 from nemecys.results import SbomComponent, SbomSummary
+from nemecys.sbom.model import SbomDocument, SoftwareComponent
+from nemecys.sbom.readers import MAX_SBOM_BYTES, read_sbom_document, read_sbom_file
 
-MAX_SBOM_BYTES = 64 * 1024 * 1024
-
-# TODO: SPDX and CycloneDX XML input, the FDA support properties and vulnerability matching
-# belong to the SBOM subsystem proper; only CycloneDX JSON is read here.
+_FORMAT_LABELS = {
+    "json": "JSON",
+    "xml": "XML",
+    "tag-value": "tag-value",
+    "json-ld": "JSON-LD",
+}
 
 
 def read_sbom(path: Path, component: str) -> SbomSummary:
-    """Read a CycloneDX JSON SBOM and summarise its components for `component`."""
-    from cyclonedx.model.bom import Bom
-
+    """Read an SBOM of any supported format and summarise its components for `component`."""
     if not path.is_file():
         raise InputError(f"SBOM for '{component}' not found: {path}")
-    size = path.stat().st_size
-    if size > MAX_SBOM_BYTES:
-        raise InputError(
-            f"SBOM {path} is {size:,} bytes, above the limit of {MAX_SBOM_BYTES:,} bytes"
-        )
-    try:
-        document = json.loads(path.read_bytes())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(
-            f"SBOM {path} is not valid JSON: {exc}; only CycloneDX JSON is read"
-        ) from None
-    if not isinstance(document, dict) or document.get("bomFormat") != "CycloneDX":
-        raise InputError(
-            f'SBOM {path} is not a CycloneDX JSON document (no "bomFormat": "CycloneDX"); '
-            "convert SPDX with a tool such as cyclonedx-cli first"
-        )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            bom = Bom.from_json(document)  # type: ignore[attr-defined]
-    except Exception as exc:  # cyclonedx-python-lib raises many unrelated types on bad input
-        raise InputError(f"SBOM {path} could not be parsed as CycloneDX: {exc}") from None
-
-    components = [_summarise(c) for c in _walk(bom.components)]
+    document = read_sbom_document(path)
+    components = [_summarise(c) for c in document.components]
     components.sort(key=lambda c: (c.name.lower(), c.version or ""))
     return SbomSummary(
         component=component,
         path=str(path),
-        format="CycloneDX JSON",
-        spec_version=str(document.get("specVersion")) if document.get("specVersion") else None,
+        format=f"{document.format} {_FORMAT_LABELS.get(document.encoding, document.encoding)}",
+        spec_version=_plain_version(document),
         components=components,
     )
 
 
-def _walk(components: Iterable[Any]) -> Iterator[Any]:
-    for component in components:
-        yield component
-        yield from _walk(component.components)
+def _plain_version(document: SbomDocument) -> str | None:
+    # SPDX 2 writes "SPDX-2.3"; the summary keeps the number only, as for CycloneDX.
+    version = document.spec_version
+    if version and document.format == "SPDX":
+        return version.removeprefix("SPDX-")
+    return version
 
 
-def _summarise(component: Any) -> SbomComponent:
-    licenses: list[str] = []
-    for entry in component.licenses:
-        value = (
-            getattr(entry, "id", None)
-            or getattr(entry, "name", None)
-            or getattr(entry, "value", None)
-        )
-        if value:
-            licenses.append(str(value))
-    name = component.name if not component.group else f"{component.group}/{component.name}"
+def _summarise(component: SoftwareComponent) -> SbomComponent:
+    name = f"{component.group}/{component.name}" if component.group else component.name
     return SbomComponent(
-        name=name,
+        name=name or component.key,
         version=component.version,
-        purl=str(component.purl) if component.purl else None,
-        type=str(component.type.value) if component.type else "library",
-        licenses=sorted(licenses),
-        scope=str(component.scope.value) if component.scope else None,
+        purl=component.purl,
+        type=component.type,
+        licenses=sorted(component.licenses),
+        scope=component.scope,
     )
+
+
+__all__ = [
+    "MAX_SBOM_BYTES",
+    "SbomDocument",
+    "SoftwareComponent",
+    "read_sbom",
+    "read_sbom_document",
+    "read_sbom_file",
+]
