@@ -1,19 +1,16 @@
-"""Small loaders for the vulnerability tests: OSV records, CycloneDX JSON SBOMs, CSAF advisories.
+"""OSV helpers for the vulnerability tests: small records from dicts, real records from YAML.
 
-They read only the fields the matcher uses, so matcher tests do not depend on the feed
-importers and SBOM readers that are built separately.
+`osv_advisory` reads only the fields the matcher uses, so the small-input tests need no
+`modified` timestamp and no schema-valid record.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-import yaml
-
-from nemecys.sbom.model import SbomDocument, SoftwareComponent
+from nemecys.feeds.osv import load_yaml
 from nemecys.vulns.model import Advisory, AffectedPackage, Event, Range, Severity
 
 
@@ -53,14 +50,10 @@ def osv_advisory(record: Mapping[str, Any]) -> Advisory:
     )
 
 
-# libyaml's loader reads the 2,661 PyPI records about ten times faster than the pure one.
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def load_osv_records(folder: Path) -> list[dict[str, Any]]:
-    """Parse every `*.yaml` OSV record under `folder`."""
+    """Parse every `*.yaml` OSV record under `folder`, keeping timestamps and numbers as text."""
     return [
-        yaml.load(path.read_bytes(), Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+        cast("dict[str, Any]", load_yaml(path.read_bytes()))
         for path in sorted(folder.rglob("*.yaml"))
     ]
 
@@ -68,92 +61,3 @@ def load_osv_records(folder: Path) -> list[dict[str, Any]]:
 def load_osv_folder(folder: Path) -> list[Advisory]:
     """Load every `*.yaml` OSV record under `folder` as Advisories."""
     return [osv_advisory(record) for record in load_osv_records(folder)]
-
-
-def cyclonedx_document(path: Path) -> SbomDocument:
-    """Read the components of a CycloneDX JSON SBOM, nested ones included."""
-    data = json.loads(path.read_bytes())
-    components: list[SoftwareComponent] = []
-
-    def walk(entries: Iterable[Mapping[str, Any]], parent: str | None) -> None:
-        for entry in entries:
-            key = entry.get("bom-ref") or f"component-{len(components) + 1}"
-            components.append(
-                SoftwareComponent(
-                    key=key,
-                    name=entry["name"],
-                    version=entry.get("version"),
-                    group=entry.get("group"),
-                    purl=entry.get("purl"),
-                    cpe=entry.get("cpe"),
-                    type=entry.get("type", "library"),
-                    nested_in=parent,
-                )
-            )
-            walk(entry.get("components", []), key)
-
-    walk(data.get("components", []), None)
-    return SbomDocument(
-        path=str(path),
-        format="CycloneDX",
-        encoding="json",
-        spec_version=data.get("specVersion"),
-        components=tuple(components),
-    )
-
-
-def csaf_advisories(path: Path) -> list[Advisory]:
-    """Convert a CSAF 2.0 document: one Advisory per vulnerability, one entry per product."""
-    document = json.loads(path.read_bytes())
-    tracking = document["document"]["tracking"]["id"]
-    products: dict[str, dict[str, str]] = {}
-
-    def walk(branches: Iterable[Mapping[str, Any]], names: dict[str, str]) -> None:
-        for branch in branches:
-            here = {**names, branch["category"]: branch["name"]}
-            if "product" in branch:
-                products[branch["product"]["product_id"]] = {
-                    **here,
-                    "full_name": branch["product"]["name"],
-                }
-            walk(branch.get("branches", []), here)
-
-    walk(document.get("product_tree", {}).get("branches", []), {})
-    advisories: list[Advisory] = []
-    for number, vulnerability in enumerate(document.get("vulnerabilities", []), start=1):
-        remediations: dict[str, list[str]] = {}
-        for remediation in vulnerability.get("remediations", []):
-            for product_id in remediation.get("product_ids", []):
-                remediations.setdefault(product_id, []).append(remediation["details"])
-        affected: list[AffectedPackage] = []
-        for status, product_ids in vulnerability.get("product_status", {}).items():
-            for product_id in product_ids:
-                names = products.get(product_id, {})
-                affected.append(
-                    AffectedPackage(
-                        name=names.get("full_name"),
-                        vendor=names.get("vendor"),
-                        product=names.get("product_name"),
-                        product_version=names.get("product_version")
-                        or names.get("product_version_range"),
-                        status=status,
-                        remediation="\n".join(remediations.get(product_id, [])) or None,
-                    )
-                )
-        cve = vulnerability.get("cve")
-        severities = tuple(
-            Severity("CVSS_V3", score["cvss_v3"]["vectorString"])
-            for score in vulnerability.get("scores", [])
-            if "cvss_v3" in score
-        )
-        advisories.append(
-            Advisory(
-                id=f"{tracking}/{cve or number}",
-                source="csaf",
-                aliases=(cve,) if cve else (),
-                summary=document["document"]["title"],
-                severities=severities,
-                affected=tuple(affected),
-            )
-        )
-    return advisories

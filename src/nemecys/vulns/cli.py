@@ -10,13 +10,11 @@ Exit codes follow nemecys.cli: 0 done, 1 a finding reaches `--fail-on`, 2 invali
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -165,34 +163,18 @@ def _model_answers(model: Path, component: str) -> dict[str, str]:
         raise InputError(f"--component: {exc.args[0]}") from None
 
 
-def _optional_attribute(module: str, name: str) -> Callable[..., Any] | None:
-    try:
-        found = getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-    return cast("Callable[..., Any] | None", found)
-
-
 def open_store(db: str | None) -> AdvisoryStore:
-    """Open the advisory database through `nemecys.storage.open_store`."""
-    opener = _optional_attribute("nemecys.storage", "open_store")
-    if opener is None:
-        raise InputError(
-            "the advisory database is not available in this build yet (nemecys.storage has no "
-            "open_store); scanning needs it"
-        )
-    return cast(AdvisoryStore, opener(db))
+    """Open the advisory database at `db`, or the default local database."""
+    from nemecys.storage.store import SqlStore
+
+    return SqlStore.open(db)
 
 
 def read_sbom(path: Path) -> SbomDocument:
-    """Read an SBOM through `nemecys.sbom.read_sbom_document`."""
-    reader = _optional_attribute("nemecys.sbom", "read_sbom_document")
-    if reader is None:
-        raise InputError(
-            "the SBOM reader is not available in this build yet (nemecys.sbom has no "
-            "read_sbom_document)"
-        )
-    return cast(SbomDocument, reader(path))
+    """Read an SBOM in any format that `nemecys.sbom` supports."""
+    from nemecys.sbom import read_sbom_document
+
+    return read_sbom_document(path)
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -210,13 +192,11 @@ def render(result: ScanResult, fmt: OutputFormat) -> str:
 
 
 def _render_vex(result: ScanResult, fmt: OutputFormat) -> str:
-    writer = _optional_attribute("nemecys.vex", "write_findings")
-    if writer is None:
-        raise InputError(
-            f"--format {fmt.value} is not available yet: the VEX writers of nemecys.vex are "
-            "still being built; use table, json or sarif"
-        )
-    return cast(str, writer(result, fmt.value))
+    # TODO: call the writers of nemecys.vex once they exist; its readers landed first.
+    raise InputError(
+        f"--format {fmt.value} is not available yet: the VEX writers of nemecys.vex are "
+        "still being built; use table, json or sarif"
+    )
 
 
 def _score_text(finding: Finding) -> str:
