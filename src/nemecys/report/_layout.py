@@ -541,7 +541,11 @@ def _gutters(
             continue
         for gap in range(min(a, b), max(a, b)):
             counts[gap] += 1
-    return [snap(min(max(64, 40 + 12 * count), 224)) for count in counts]
+    gutters = [snap(min(max(56, 24 + 10 * count), 200)) for count in counts]
+    if gutters:
+        # Right of the last column only its own detours run; the canvas margin follows.
+        gutters[-1] = snap(10 * counts[-1])
+    return gutters
 
 
 def _place(

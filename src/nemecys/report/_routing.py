@@ -31,6 +31,10 @@ _BORDER = 3.0  # per step on a zone border
 _SHARED_STEP = 0.3  # per step on a track already taken by a link of the same actor
 _STUB = 2  # grid cells between a port and the first routed point
 _LABEL_RADIUS = 9
+# Weighted A*: overestimating the remaining cost expands far fewer states, because the zone
+# and overlap penalties make true costs much higher than the grid distance. Routes may come
+# out slightly longer than the cheapest ones.
+_HEURISTIC_WEIGHT = 1.5
 # Bound on the states one search may expand, so a pathological layout cannot hang the report.
 _MAX_EXPANSIONS = 400_000
 
@@ -108,7 +112,7 @@ class _Grid:
         def heuristic(index: int) -> float:
             x, y = index % nx, index // nx
             estimate = abs(x - goal_x) + abs(y - goal_y)
-            return estimate + (_BEND if x != goal_x and y != goal_y else 0.0)
+            return _HEURISTIC_WEIGHT * (estimate + (_BEND if x != goal_x and y != goal_y else 0.0))
 
         best: dict[int, float] = {start * 4 + start_dir: 0.0}
         parent: dict[int, int] = {}
