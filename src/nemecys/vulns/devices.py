@@ -222,11 +222,9 @@ def version_verdict(
     text: str | None, version: str | None, model: str | None = None, product: str = ""
 ) -> Verdict:
     """Decide whether a device version (or model) falls under a CSAF product version text."""
-    if text is None or not text.strip():
+    if text is None or _all_versions(text):
         return Verdict.YES
     value = " ".join(text.lower().split())
-    if value in _ALL_VERSIONS or value.startswith("vers:all/"):
-        return Verdict.YES
     if value.startswith("vers:"):
         return _vers_verdict(value, version)
     below = _AND_BELOW.match(value)
@@ -266,6 +264,13 @@ def version_verdict(
     if unknown or not candidates:
         return Verdict.UNKNOWN
     return Verdict.NO
+
+
+def _all_versions(text: str | None) -> bool:
+    if text is None or not text.strip():
+        return True
+    value = " ".join(text.lower().split())
+    return value in _ALL_VERSIONS or value.startswith("vers:all/")
 
 
 def _has_prose(text: str) -> bool:
@@ -383,12 +388,13 @@ def _finding(device: Device, matches: list[tuple[_ProductEntry, Verdict]]) -> Fi
     definite = [
         (e, v) for e, v in affected if v is Verdict.YES and e.affected.status in AFFECTED_STATUSES
     ]
+    specific = [(e, v) for e, v in definite if not _all_versions(e.affected.product_version)]
     clean = any(v is Verdict.YES and e.affected.status in CLEAN_STATUSES for e, v in matches)
-    if clean and not definite:
+    if clean and not specific:
         # The advisory names this version as fixed or not affected, and only a vaguer entry
         # (all versions, prose) would make it affected.
         return None
-    chosen = definite or affected
+    chosen = specific or definite or affected
     advisory = chosen[0][0].advisory
     ids = {advisory.id, *advisory.aliases}
     primary = next((i for i in sorted(ids) if i.startswith("CVE-")), advisory.id)
