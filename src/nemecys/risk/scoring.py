@@ -203,18 +203,32 @@ def score_severity(index: ModelIndex, threat: DerivedThreat, rubric: Rubric) -> 
     harm: str | None = None
     found = False
 
+    # Several patients at once raise the severity of the harm concerned: every harm when the
+    # component serves many patients, a function's own harm when the function reaches many.
+    step = rubric.multi_patient_increase
+    component_multi = bool(reach.multi_patient_components)
+    multi = False
+
+    def raised(value: Severity, many: bool) -> Severity:
+        return (
+            Severity(min(int(value) + step, int(Severity.CATASTROPHIC))) if many and step else value
+        )
+
     # (1) Clinical functions: the worst harm for the attacked objectives.
     for function_id in sorted(reach.functions):
         function = index.functions[function_id]
+        many = component_multi or function.reach is Reach.MULTIPLE
         for objective in objectives:
-            value = index.function_severity(function_id, objective)
+            base = index.function_severity(function_id, objective)
+            value = raised(base, many)
             found = True
             if value > best:
                 best, harm = value, function.harm
+                multi = many and value > base
     if reach.functions:
         basis.append(f"reaches clinical functions {', '.join(sorted(reach.functions))}")
 
-    # (2) Data without a reached function: the asset's own need for the attacked property.
+    # (2) Data: the asset's own need for the attacked property, for harm beyond the functions.
     for asset_id in sorted(reach.assets):
         asset = index.assets[asset_id]
         for objective in objectives:
@@ -222,25 +236,19 @@ def score_severity(index: ModelIndex, threat: DerivedThreat, rubric: Rubric) -> 
                 Objective.CONFIDENTIALITY: asset.confidentiality,
                 Objective.AVAILABILITY: asset.availability,
             }.get(objective, asset.integrity)
-            value = Severity.parse(rubric.data_severity[need.value])
+            base = Severity.parse(rubric.data_severity[need.value])
+            value = raised(base, component_multi)
             found = True
             if value > best:
                 best, harm = value, None
+                multi = component_multi and value > base
                 basis.append(f"{objective.value} need '{need.value}' of {asset.name or asset.id}")
 
     if not found:
         best = Severity.parse(threat.rule.spec.default_severity)
         basis.append(f"no clinical function or data reached: rule default '{best.label}'")
-
-    # (3) Several patients at once raise the severity.
-    multi = any(index.functions[f].reach is Reach.MULTIPLE for f in reach.functions)
-    multi = multi or bool(reach.multi_patient_components)
-    if multi and rubric.multi_patient_increase:
-        raised = Severity(
-            min(int(best) + rubric.multi_patient_increase, int(Severity.CATASTROPHIC))
-        )
-        basis.append(f"several patients can be harmed: {best.label} raised to {raised.label}")
-        best = raised
+    if multi:
+        basis.append(f"several patients can be harmed: raised by {step} level(s) to {best.label}")
     return SeverityResult(
         level=best.label,
         value=int(best),

@@ -382,11 +382,15 @@ class ModelIndex:
         return Severity.parse(function.severity)
 
     def component_functions(self, component: Component) -> set[str]:
-        """Functions a component performs, plus those depending on data it stores or receives."""
+        """Functions a component performs, plus those depending on data it stores or sends.
+
+        Data it only receives is left out: a display that receives therapy data cannot alter
+        the therapy, while a store or a sender can forge or withhold what others rely on.
+        """
         found = set(component.functions)
         for asset_id in component.stores:
             found.update(self.assets[asset_id].functions)
-        for flow in self.inbound.get(component.id, ()):
+        for flow in self.outbound.get(component.id, ()):
             for asset_id in flow.data:
                 found.update(self.assets[asset_id].functions)
         return found
