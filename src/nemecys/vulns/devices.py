@@ -40,7 +40,8 @@ from nemecys.vulns.versions import Comparable, InvalidVersionError, parse_vers, 
 
 MAX_DEVICE_LIST_BYTES = 16 * 1024 * 1024
 
-AFFECTED_STATUSES = frozenset({"known_affected", "first_affected", "last_affected"})
+# CSAF product status categories, plus `affected`, the AffectedPackage default.
+AFFECTED_STATUSES = frozenset({"affected", "known_affected", "first_affected", "last_affected"})
 CLEAN_STATUSES = frozenset({"fixed", "first_fixed", "known_not_affected"})
 INVESTIGATION_STATUSES = frozenset({"under_investigation"})
 
