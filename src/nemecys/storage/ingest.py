@@ -345,6 +345,7 @@ class _Writer:
                 parent[root_b] = root_a
 
         for ids in id_sets:
+            find(ids[0])
             for other in ids[1:]:
                 union(ids[0], other)
         for alias, number in stored.items():

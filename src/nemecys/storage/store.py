@@ -169,18 +169,16 @@ class SqlStore:
 
     def status(self) -> DatabaseStatus:
         with Session(self.engine) as session:
-            last_import: dict[str, str] = {}
             newest = select(ImportRow.source, func.max(ImportRow.finished_at)).group_by(
                 ImportRow.source
             )
-            for source, finished_at in session.execute(newest).tuples():
-                last_import[source] = finished_at
+            last_import = dict(session.execute(newest).all())
             sources: list[SourceStatus] = []
             advisory_counts = session.execute(
                 select(
                     AdvisoryRow.source, func.count(), func.count(AdvisoryRow.withdrawn)
                 ).group_by(AdvisoryRow.source)
-            ).tuples()
+            )
             for source, records, withdrawn in advisory_counts:
                 sources.append(SourceStatus(source, records, withdrawn, last_import.get(source)))
             for source, model in (("kev", KevRow), ("epss", EpssRow)):
@@ -261,7 +259,7 @@ class SqlStore:
                     select(start.alias, other.alias)
                     .join(other, other.vulnerability == start.vulnerability)
                     .where(start.alias.in_(part))
-                ).tuples()
+                )
                 for known, linked_id in rows:
                     linked[known].add(linked_id)
         return linked
