@@ -179,8 +179,10 @@ def _check_layout(layout: DiagramLayout) -> None:
                 )
             continue
         zone = zones[node.zone]
-        assert zone.x < node.x and node.x + node.w < zone.x + zone.w, node.id
-        assert zone.y < node.y and node.y + node.h < zone.y + zone.h, node.id
+        assert zone.x < node.x, node.id
+        assert node.x + node.w < zone.x + zone.w, node.id
+        assert zone.y < node.y, node.id
+        assert node.y + node.h < zone.y + zone.h, node.id
     for edge in layout.edges:
         assert edge.routed, f"{edge.key} fell back to a straight line"
         for (x0, y0), (x1, y1) in zip(edge.points, edge.points[1:], strict=False):
@@ -231,6 +233,7 @@ def _big_model(path: Path, components_per_zone: list[int], flow_count: int) -> P
         "    - {id: therapy, harm: Overdose, severity: critical}",
         "zones:",
     ]
+
     components: list[str] = []
     body: list[str] = []
     for z, (kind, count) in enumerate(zip(kinds, components_per_zone, strict=True)):
@@ -244,12 +247,14 @@ def _big_model(path: Path, components_per_zone: list[int], flow_count: int) -> P
                 f"kind: {kind_name}, zone: zone{z}}}"
             )
     lines += ["components:", *body, "flows:"]
+
     pairs: set[tuple[str, str]] = set()
     while len(pairs) < flow_count:
         a, b = rng.sample(components, 2)
         pairs.add((a, b))
     for k, (a, b) in enumerate(sorted(pairs)):
         lines.append(f"  - {{id: f{k}, source: {a}, destination: {b}, protocol: https}}")
+
     lines.append("actors:")
     for j in range(4):
         uses = ", ".join(rng.sample(components, 3))
@@ -268,8 +273,34 @@ def test_dfd_layout_scales_to_forty_components(tmp_path: Path) -> None:
     elapsed = time.monotonic() - started
     _check_layout(layout)
     assert len([e for e in layout.edges if e.kind == "flow"]) == 50
-    # NOTE: a generous bound for a 2-core CI machine; the layout takes a few seconds.
+    # NOTE: a generous bound, because the layout takes a few seconds on a 2-core machine.
     assert elapsed < 60
+
+
+def test_dfd_large_zone_uses_several_columns(tmp_path: Path) -> None:
+    lines = [
+        "system:",
+        "  name: One large zone",
+        "  intended_use: Layout test.",
+        "  clinical_functions:",
+        "    - {id: therapy, harm: Overdose, severity: critical}",
+        "components:",
+        *(f"  - {{id: c{i}, kind: web_app, zone: hospital-network}}" for i in range(20)),
+        "  - {id: outside, kind: cloud_service, zone: vendor-cloud}",
+        "flows:",
+        *(
+            f"  - {{id: f{i}, source: c{i}, destination: c{i + 1}, protocol: https}}"
+            for i in range(19)
+        ),
+        "  - {id: upload, source: c3, destination: outside, protocol: https}",
+    ]
+    project = tmp_path / "nemecys.yaml"
+    project.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    layout = layout_dfd(assess(project), load_model(project).model)
+    _check_layout(layout)
+    hospital = next(z for z in layout.zones if z.id == "hospital-network")
+    assert hospital.columns == 3
+    assert len({layout.nodes[n].x for n in hospital.nodes}) == 3
 
 
 # --- heatmaps ------------------------------------------------------------------------------------
@@ -283,7 +314,8 @@ def test_heatmap_cells_follow_the_matrix(infusion: Run, stage: str) -> None:
     matrix = infusion.assessment.matrix_cells
     for cell in cells:
         severity, exploitability = cell.get("data-severity"), cell.get("data-exploitability")
-        assert severity in SEVERITY_LEVELS and exploitability in EXPLOITABILITY_LEVELS
+        assert severity in SEVERITY_LEVELS
+        assert exploitability in EXPLOITABILITY_LEVELS
         assert (
             cell.get("data-level") == matrix[severity][EXPLOITABILITY_LEVELS.index(exploitability)]
         )
@@ -385,21 +417,25 @@ def test_html_contains_the_report_sections(nightscout: Run) -> None:
         "method",
     ):
         assert section in ids, section
+
     assessment = nightscout.assessment
     assert f"<title>Threat model and risk assessment: {assessment.system.name}</title>" in text
     for threat in assessment.threats:
         assert threat.id in text
     for function in assessment.system.functions:
         assert function.name in text
+
     flow_rows_html = [
         attrs
         for tag, attrs in page.tags
         if tag == "tr" and (attrs.get("id") or "").startswith("flow-")
     ]
     assert len(flow_rows_html) == len(nightscout.loaded.model.flows)
+
     assert "8.22 × AV × AC × PR × UI" in text
     assert ("Gate passed." if assessment.gate.passed else "Gate failed.") in text
-    assert 'id="heatmap-initial"' in text and 'id="heatmap-residual"' in text
+    assert 'id="heatmap-initial"' in text
+    assert 'id="heatmap-residual"' in text
     assert 'class="dfd"' in text
 
 
@@ -485,6 +521,7 @@ def test_sarif_file_matches_the_threats(nightscout: Run) -> None:
     assert driver["name"] == "nemecys"
     threats = nightscout.assessment.threats
     assert [r["id"] for r in driver["rules"]] == sorted({t.rule for t in threats})
+
     expected = {
         t.id: t
         for t in threats
@@ -502,13 +539,14 @@ def test_sarif_file_matches_the_threats(nightscout: Run) -> None:
         assert result["message"]["text"].startswith(threat.why)
         assert f"Residual risk {threat.residual.level}" in result["message"]["text"]
         assert result["properties"]["residualRisk"]["level"] == threat.residual.level
+
         location = result["locations"][0]["physicalLocation"]
         assert threat.location is not None
         assert location["region"] == {
             "startLine": threat.location.line,
             "startColumn": threat.location.column,
         }
-        # The model lies outside the temporary output folder's parent: a file URI.
+        # The model lies outside the temporary output folder's parent, so the URI is a file URI.
         assert location["artifactLocation"]["uri"] == Path(threat.location.file).as_uri()
 
 

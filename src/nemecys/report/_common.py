@@ -21,7 +21,7 @@ STRIDE_NAMES = {
     "E": "Elevation of privilege",
 }
 
-# Characters that XML 1.0 forbids even when escaped; model text may contain them.
+# Characters that XML 1.0 forbids even as character references. Model text may contain them.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -38,7 +38,7 @@ def xml_escape(text: object) -> str:
 
 
 def level_rank(assessment: Assessment, level: str) -> int:
-    """Position of a risk level in the matrix, lowest 0; unknown levels rank below all."""
+    """Return the position of a risk level in the matrix: 0 for the lowest, -1 for an unknown level."""
     try:
         return assessment.risk_levels.index(level)
     except ValueError:
@@ -46,7 +46,7 @@ def level_rank(assessment: Assessment, level: str) -> int:
 
 
 def sorted_threats(assessment: Assessment) -> list[ThreatResult]:
-    """Threats by residual risk, then initial risk (both highest first), then id."""
+    """Return the threats sorted by residual risk, then initial risk (both highest first), then id."""
     return sorted(
         assessment.threats,
         key=lambda t: (
@@ -59,7 +59,7 @@ def sorted_threats(assessment: Assessment) -> list[ThreatResult]:
 
 
 def applicable(threats: Iterable[ThreatResult]) -> list[ThreatResult]:
-    """Threats that are not marked not applicable by an assumption or a decision."""
+    """Return the threats that no assumption or decision marks not applicable."""
     return [t for t in threats if t.status != NOT_APPLICABLE]
 
 
@@ -79,7 +79,7 @@ def _hsl(hue: float, saturation: float, lightness: float) -> str:
 
 
 def level_colors(levels: list[str]) -> dict[str, LevelColors]:
-    """Colours from green (lowest level) through yellow to red (highest), for any number of levels."""
+    """Assign colours from green (lowest level) through yellow to red (highest), for any number of levels."""
     colors: dict[str, LevelColors] = {}
     count = max(len(levels) - 1, 1)
     for index, level in enumerate(levels):
@@ -127,7 +127,10 @@ def text_width(text: str, size: float, bold: bool = False) -> float:
 def wrap_text(
     text: str, max_width: float, size: float, bold: bool = False, max_lines: int = 4
 ) -> list[str]:
-    """Break `text` into lines no wider than `max_width`; split long words; end a cut text with '…'."""
+    """Break `text` into lines no wider than `max_width`, splitting words too long for a line.
+
+    Text beyond `max_lines` is cut and the last line ends with '…'.
+    """
     words = text.split()
     lines: list[str] = []
     current = ""
@@ -150,12 +153,12 @@ def wrap_text(
     if not lines:
         return [""]
     if len(lines) > max_lines:
-        kept = lines[:max_lines]
-        last = kept[-1]
+        shown = lines[:max_lines]
+        last = shown[-1]
         while last and text_width(last + "…", size, bold) > max_width:
             last = last[:-1]
-        kept[-1] = last.rstrip() + "…"
-        return kept
+        shown[-1] = last.rstrip() + "…"
+        return shown
     return lines
 
 

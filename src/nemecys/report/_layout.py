@@ -1,11 +1,11 @@
 """Placement of the data flow diagram: zones in columns, components in zones, actors above.
 
 Steps:
-  (1) take the zones that hold components in kind order (patient body, patient home,
-      hospital network, internet, vendor cloud, manufacturer), left to right;
-  (2) split the zones of each kind over one or more columns, choosing the split with the
-      lowest cost: zones that exchange many flows go side by side rather than stacked, and
-      no column should be taller than the row budget of about sqrt(2 × components) rows;
+  (1) take the zones that contain components in kind order, left to right: patient body,
+      patient home, hospital network, internet, vendor cloud, manufacturer;
+  (2) split the zones of each kind over one or more columns with the lowest layout cost.
+      Zones that exchange many flows go side by side rather than stacked, and no column
+      should be taller than the row budget of about sqrt(2 × components) rows;
   (3) order zones inside each column and components inside each zone by the barycenter of
       their neighbours' positions, sweeping left and right and keeping the best order found;
   (4) choose the side of each node that each edge leaves or enters by, size the nodes so
@@ -35,7 +35,7 @@ V_GAP = 40
 H_GAP = 48
 ZONE_PAD = 24
 ZONE_HEAD = 56
-LABEL_BOTTOM = 32  # zone name and kind occupy the zone's top 32 pixels
+LABEL_BOTTOM = 32  # the zone name and kind take the top 32 pixels of a zone
 ZONE_GAP = 48
 MARGIN = 48
 BAND_GAP = 72
@@ -58,8 +58,8 @@ Side = Literal["left", "right", "top", "bottom"]
 Shape = Literal["process", "store", "external"]
 EdgeKind = Literal["flow", "use"]
 
-# Zones of one kind are split over columns by exhaustive search up to this many zones
-# (5 zones: 3,125 assignments); larger groups are packed greedily in model order.
+# Zones of one kind are split over columns by exhaustive search up to this many zones, which
+# is 3,125 assignments for 5 zones. Larger groups are packed greedily in model order.
 _MAX_EXHAUSTIVE_ZONES = 5
 _EXTRA_COLUMN_COST = 1.5
 _OVER_BUDGET_COST = 3.0
@@ -107,7 +107,7 @@ class DiagramNode:
 
 @dataclass
 class DiagramZone:
-    """A trust zone box and the components it holds, in display order."""
+    """A trust zone box and the components it contains, in display order."""
 
     id: str
     name: str
@@ -173,7 +173,10 @@ def build_layout(
     node_risk: dict[str, tuple[int, str | None]],
     flow_risk: dict[str, str | None],
 ) -> DiagramLayout:
-    """Place every component, zone and actor of `model`; edges get sides but no route yet."""
+    """Place every component, zone and actor of `model`, and choose the sides edges attach to.
+
+    Edges get no route here: `nemecys.report._routing.route_edges` adds them.
+    """
     index = ModelIndex(model)
     nodes: dict[str, DiagramNode] = {}
     for component in model.components:
@@ -299,9 +302,10 @@ def _split_kind(
 ) -> list[list[str]]:
     """Choose the columns of one kind's zones with the lowest layout cost.
 
-    The cost counts an extra column, rows above the budget, flows between zones stacked in one
-    column (they need vertical detours), flows between this kind's columns by distance, and
-    flows to earlier or later kinds by how far the zone sits from that side.
+    The cost adds a charge per extra column and per row above the budget. It adds the flows
+    between zones stacked in one column, which need vertical detours, and the flows between
+    this kind's columns weighted by distance. Flows to earlier or later kinds count by how
+    far the zone sits from that side.
     """
     rows = {z: math.ceil(len(zones[z].nodes) / zones[z].columns) for z in group}
     if len(group) > _MAX_EXHAUSTIVE_ZONES:
@@ -325,8 +329,8 @@ def _split_kind(
         for a, b, weight in inner:
             distance = abs(where[a] - where[b])
             if distance == 0:
-                # Flows between stacked zones run as vertical detours beside the column; a few are
-                # fine, many form a thick bundle, so the cost grows faster than the count.
+                # Flows between stacked zones run as vertical detours beside the column. A few are
+                # fine but many form a thick bundle, so the cost grows faster than the count.
                 cost += weight * _STACKED_FLOW_COST + 0.5 * weight * (weight - 1)
             else:
                 cost += weight * distance
@@ -358,7 +362,7 @@ def _pack_greedy(group: list[str], rows: dict[str, int], budget: int) -> list[li
 
 
 def _positions(columns: list[_Column], zones: dict[str, DiagramZone]) -> dict[str, float]:
-    """Vertical rank of each component: rows, with a little room for zone headers and gaps."""
+    """Return the vertical rank of each component in rows, with some room for zone headers."""
     position: dict[str, float] = {}
     for column in columns:
         cursor = 0.0
@@ -448,7 +452,7 @@ def _number_columns(
 
 
 def _stacks(columns: list[_Column], zones: dict[str, DiagramZone]) -> dict[str, tuple[int, int]]:
-    """Map each component to (sub-column, index from the top within that sub-column)."""
+    """Return (sub-column, index from the top within that sub-column) for each component."""
     stacks: dict[str, tuple[int, int]] = {}
     base = 0
     for column in columns:
@@ -528,7 +532,7 @@ def _gutters(
     nodes: dict[str, DiagramNode],
     edges: list[DiagramEdge],
 ) -> list[int]:
-    """Width of the space right of each column, grown with the edges likely to run through it."""
+    """Return the width of the gap right of each column, wider for more edges likely to pass."""
     column_of = {n: ci for ci, c in enumerate(columns) for z in c.zones for n in zones[z].nodes}
     counts = [0] * len(columns)
     for edge in edges:
@@ -609,7 +613,7 @@ def _place(
 
 
 def _place_actors(nodes: dict[str, DiagramNode], edges: list[DiagramEdge], width: int) -> int:
-    """Place the actors in a row above the zones; return the right edge of the row."""
+    """Place the actors in a row above the zones and return the right edge of the row."""
     actors = [n for n in nodes.values() if n.is_actor]
     if not actors:
         return width
@@ -621,12 +625,12 @@ def _place_actors(nodes: dict[str, DiagramNode], edges: list[DiagramEdge], width
         if b.is_actor and not a.is_actor:
             linked[b.id].append(a.cx)
     fallback = float(width)
-    wanted = {
+    preferred_x = {
         a.id: (sum(linked[a.id]) / len(linked[a.id]) if linked[a.id] else fallback) for a in actors
     }
     right = MARGIN
-    for actor in sorted(actors, key=lambda a: (wanted[a.id], a.id)):
-        actor.x = max(snap(wanted[actor.id] - actor.w / 2), right)
+    for actor in sorted(actors, key=lambda a: (preferred_x[a.id], a.id)):
+        actor.x = max(snap(preferred_x[actor.id] - actor.w / 2), right)
         actor.y = MARGIN
         right = actor.x + actor.w + 24
     return snap(right) + MARGIN

@@ -2,7 +2,7 @@
 
 Nodes (inflated by one grid cell) and zone labels are obstacles. The search cost of a step
 grows with bends, with running over or across edges routed earlier, with running along a
-zone border, and with passing through a zone that holds neither end of the edge, so edges
+zone border, and with passing through a zone that contains neither end of the edge, so edges
 prefer the gutters between zones and spread over parallel tracks. Each edge leaves and
 enters its nodes at a port on the side chosen by the layout; ports on one side are spread
 out and ordered by the position of the other end, which avoids most crossings near nodes.
@@ -26,7 +26,7 @@ _SIDE_DIRECTION: dict[Side, int] = {"right": 0, "left": 1, "bottom": 2, "top": 3
 _BEND = 6.0
 _OVERLAP = 24.0  # running on top of an earlier edge in the same direction
 _CROSS = 4.0  # crossing an earlier edge
-_FOREIGN_ZONE = 4.0  # per step inside a zone that holds neither end
+_FOREIGN_ZONE = 4.0  # per step inside a zone that contains neither end
 _BORDER = 3.0  # per step on a zone border
 _SHARED_STEP = 0.3  # per step on a track already taken by a link of the same actor
 _STUB = 2  # grid cells between a port and the first routed point
@@ -198,7 +198,7 @@ class _Grid:
 
 
 def _port_positions(layout: DiagramLayout) -> dict[tuple[int, str], tuple[int, int]]:
-    """Spread the ports of each node side; return the point of each (edge number, end)."""
+    """Spread the ports along each node side and return the point of each (edge index, end)."""
     ends: dict[tuple[str, Side], list[tuple[float, int, str]]] = defaultdict(list)
     nodes = layout.nodes
     for i, edge in enumerate(layout.edges):
@@ -280,7 +280,8 @@ def route_edges(layout: DiagramLayout) -> None:
         (ax, ay), (bx, by) = ports[(i, "source")], ports[(i, "target")]
         return abs(ax - bx) + abs(ay - by)
 
-    # Flows first, short ones first so that they take the direct tracks; actor links last.
+    # Flows go first, short ones before long ones so that they get the direct tracks. Actor
+    # links go last.
     order = sorted(
         range(len(layout.edges)),
         key=lambda i: (layout.edges[i].kind != "flow", length(i), i),
@@ -322,7 +323,7 @@ def route_edges(layout: DiagramLayout) -> None:
 
 
 def _samples(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Every grid point along an orthogonal polyline, in order."""
+    """Return every grid point along an orthogonal polyline, in order."""
     out: list[tuple[int, int]] = []
     for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
         if x0 != x1 and y0 != y1:
@@ -338,7 +339,7 @@ def _samples(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _boundary_crossings(layout: DiagramLayout, edge: DiagramEdge) -> list[tuple[int, int]]:
-    """Points where a flow crosses the border of its source's or its destination's zone."""
+    """Return the points where a flow crosses the border of its source's or destination's zone."""
     if not edge.crosses:
         return []
     zones = [

@@ -61,6 +61,7 @@ _ZONE_FILLS = {
 _KEY_HEIGHT = 86
 _TABLE_FONT = 11.0
 _TABLE_LINE = 14
+_TABLE_MAX_LINES = 40
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,10 @@ class FlowRow:
 def element_risks(
     assessment: Assessment,
 ) -> tuple[dict[str, tuple[int, str | None]], dict[str, str | None]]:
-    """Return (threat count, worst residual level) per component and worst level per flow.
+    """Return (threat count, worst residual level) per component and the worst level per flow.
 
     Threats against an interface count for the component that owns it. Threats marked not
-    applicable are ignored.
+    applicable are left out.
     """
     node_risk: dict[str, tuple[int, str | None]] = {}
     flow_risk: dict[str, str | None] = {}
@@ -375,7 +376,7 @@ def _node(
 
 
 def _key(assessment: Assessment, top: int, width: int, id_prefix: str) -> tuple[str, int]:
-    """Explain the symbols and the risk colours; return the SVG and its height."""
+    """Render the key to symbols and risk colours and return the SVG and its height."""
     colors = level_colors(assessment.risk_levels)
     y = top + 8
     out = [f'<g class="key"><line x1="24" y1="{y}" x2="{width - 24}" y2="{y}" stroke="#cbd5e1"/>']
@@ -425,7 +426,7 @@ def _key(assessment: Assessment, top: int, width: int, id_prefix: str) -> tuple[
 def _key_box(
     fill: str, stroke: str, rx: float = 0, ry: float | None = None, dash: str | None = None
 ) -> str:
-    """A 32 × 14 swatch template with {x} and {y} placeholders (y is the text's middle)."""
+    """Return a 32 × 14 swatch as a template with {x} and {y} placeholders, y being the text middle."""
     dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
     return (
         f'<rect x="{{x}}" y="{{y}}" width="32" height="14" rx="{rx:g}" ry="{rx if ry is None else ry:g}" '
@@ -436,7 +437,7 @@ def _key_box(
 def _key_line(
     color: str, marker: str | None, dash: str | None = None, diamond: bool = False
 ) -> str:
-    """A 32-pixel line template with {x} and {y} placeholders, optionally with arrow or diamond."""
+    """Return a 32-pixel line as a template with {x} and {y} placeholders, with arrow or diamond."""
     marker_attr = f' marker-end="url(#{marker})"' if marker else ""
     dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
     line = (
@@ -452,29 +453,23 @@ def _key_line(
 
 
 def _flow_table(rows: list[FlowRow], top: int, width: int) -> tuple[str, int]:
-    """Render the flow table below the diagram; return the SVG and its height."""
+    """Render the flow table below the diagram and return the SVG and its height."""
     if not rows:
         return "", 0
-    fixed = {"#": 36, "Flow": 190, "From → to": 250, "Protocol": 120, "Crosses": 230}
-    data_w = max(width - 48 - sum(fixed.values()), 180)
-    columns = [
-        ("#", 36),
-        ("Flow", 190),
-        ("From → to", 250),
-        ("Protocol", 120),
-        ("Data", data_w),
-        ("Crosses", 230),
-    ]
-    out = ['<g class="flow-table">']
+    fixed = [("#", 36), ("Flow", 190), ("From → to", 250), ("Protocol", 120)]
+    boundary_w = 230
+    data_w = max(width - 48 - sum(w for _, w in fixed) - boundary_w, 180)
+    columns = [*fixed, ("Data", data_w), ("Crosses", boundary_w)]
+    table_w = sum(w for _, w in columns)
+
     y = top + 12
-    out.append(
-        f'<text x="24" y="{y + 12}" font-size="13" font-weight="bold" fill="#0f172a">Flows</text>'
-    )
+    out = [
+        '<g class="flow-table">',
+        f'<text x="24" y="{y + 12}" font-size="13" font-weight="bold" fill="#0f172a">Flows</text>',
+    ]
     y += 24
+    out.append(f'<rect x="24" y="{y}" width="{table_w}" height="22" fill="#e2e8f0"/>')
     x = 24
-    out.append(
-        f'<rect x="24" y="{y}" width="{sum(w for _, w in columns)}" height="22" fill="#e2e8f0"/>'
-    )
     for name, column_w in columns:
         out.append(
             f'<text x="{x + 6}" y="{y + 15}" font-size="{_TABLE_FONT}" font-weight="bold" '
@@ -482,6 +477,7 @@ def _flow_table(rows: list[FlowRow], top: int, width: int) -> tuple[str, int]:
         )
         x += column_w
     y += 22
+
     for k, row in enumerate(rows):
         arrow = "↔" if row.bidirectional else "→"
         cells = [
@@ -493,22 +489,22 @@ def _flow_table(rows: list[FlowRow], top: int, width: int) -> tuple[str, int]:
             row.boundary or "—",
         ]
         wrapped = [
-            wrap_text(text, column_w - 12, _TABLE_FONT, max_lines=6)
+            wrap_text(text, column_w - 12, _TABLE_FONT, max_lines=_TABLE_MAX_LINES)
             for text, (_, column_w) in zip(cells, columns, strict=True)
         ]
         row_h = max(len(lines) for lines in wrapped) * _TABLE_LINE + 8
         if k % 2:
-            out.append(
-                f'<rect x="24" y="{y}" width="{sum(w for _, w in columns)}" height="{row_h}" fill="#f8fafc"/>'
-            )
+            out.append(f'<rect x="24" y="{y}" width="{table_w}" height="{row_h}" fill="#f8fafc"/>')
+
         x = 24
         for lines, (_, column_w) in zip(wrapped, columns, strict=True):
-            for i, line in enumerate(lines):
-                out.append(
-                    f'<text x="{x + 6}" y="{y + 14 + i * _TABLE_LINE}" font-size="{_TABLE_FONT}" '
-                    f'fill="#1f2937">{xml_escape(line)}</text>'
-                )
+            out.extend(
+                f'<text x="{x + 6}" y="{y + 14 + i * _TABLE_LINE}" font-size="{_TABLE_FONT}" '
+                f'fill="#1f2937">{xml_escape(line)}</text>'
+                for i, line in enumerate(lines)
+            )
             x += column_w
         y += row_h
+
     out.append("</g>")
     return "\n".join(out), y - top + 16

@@ -2,8 +2,8 @@
 
 The page inlines its CSS and SVG figures and loads nothing from elsewhere, so it can be
 archived as one file in a design history file. It is rendered from the Jinja2 template
-`templates/report.html.j2` with autoescaping on; the only markup passed in unescaped is the
-SVG that `diagram` and `heatmap` build, which escape model text themselves.
+`templates/report.html.j2` with autoescaping on. The only markup passed in unescaped is the
+SVG that `diagram` and `heatmap` build, and they escape model text themselves.
 """
 
 from __future__ import annotations

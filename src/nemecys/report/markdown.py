@@ -1,9 +1,9 @@
 """`report.md`: the assessment as Markdown, for review in a pull request or a wiki.
 
-Sections: summary with risk counts and the gate result, the data flow diagram (as a link to
-`dfd.svg` when it was written), the threat table, the threats that fail the gate with their
-reasons, and the controls with the threats they address. Model text is escaped so that it
-cannot inject Markdown or HTML.
+It has a summary with risk counts and the gate result, and a link to the data flow diagram
+`dfd.svg` when that file is written. Then come the threat table, the threats that fail the
+gate with their reasons, and the controls with the threats they address. Model text is
+escaped so that it cannot inject Markdown or HTML.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _risk_chain(threat: ThreatResult) -> str:
 
 
 def render_markdown(assessment: Assessment, diagram: str | None = "dfd.svg") -> str:
-    """Return the Markdown report; `diagram` is the relative path of the DFD image, if any."""
+    """Return the Markdown report, linking the DFD image at the relative path `diagram` if given."""
     system = assessment.system
     threats = sorted_threats(assessment)
     counted = applicable(threats)

@@ -5,8 +5,9 @@ result is written for each threat whose residual risk is not acceptable and that
 marked not applicable: level `error` when the risk is unacceptable, `warning` when it needs
 a decision. Threats accepted or transferred by a decision carry an external suppression with
 the decision's rationale, so that tools show them as reviewed. Each result points at the
-model element in the model file; the URI is relative to the output folder's parent when the
-file lies below it (the usual case when nemecys runs at a repository root), else a file URI.
+model element in the model file. Its URI is relative to the output folder's parent when the
+file lies below it, the usual case when nemecys runs at a repository root. Otherwise it is a
+file URI.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def _rule(
     for threat in threats:
         controls.update(threat.missing_controls)
         controls.update(c.catalog for c in threat.controls if c.catalog)
+
     control_lines = [f"{c}: {catalog_names.get(c, c)}" for c in sorted(controls)]
     help_text = first.description
     help_markdown = first.description
@@ -57,6 +59,7 @@ def _rule(
         help_markdown += "\n\n**Controls that close this threat:**\n\n" + "\n".join(
             f"- `{c}` {catalog_names.get(c, c)}" for c in sorted(controls)
         )
+
     stride = [STRIDE_NAMES.get(letter, letter) for letter in first.stride]
     tags = ["security", "threat-model"]
     tags += [f"stride/{name.lower().replace(' ', '-')}" for name in stride]
