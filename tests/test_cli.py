@@ -137,11 +137,9 @@ def test_sbom_option_unknown_component(tmp_path: Path, minimal_model: Path) -> N
     ("content", "message"),
     [
         ("{not json", "is not valid JSON"),
-        ('{"spdxVersion": "SPDX-2.3"}', "is not a CycloneDX JSON document"),
-        (
-            '{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "nonsense"}]}',
-            "could not be parsed as CycloneDX",
-        ),
+        ('{"spdxVersion": "SPDX-2.3"}', "SPDX document has no SPDXID"),
+        ('{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": "none"}', "components"),
+        ('{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "library"}]}', "name"),
     ],
 )
 def test_bad_sbom_exits_2(tmp_path: Path, minimal_model: Path, content: str, message: str) -> None:

@@ -130,8 +130,9 @@ def assess(
         written = _run(lambda: write_reports(assessment, loaded, output, formats))
 
     _print_summary(assessment)
+    width = max((len(name) for name in written), default=0)
     for name, path in written.items():
-        out.print(f"  {name:<9} {path}")
+        out.print(f"  {name:<{width}}  {path}", highlight=False)
 
 
 def _print_summary(assessment: Any) -> None:
