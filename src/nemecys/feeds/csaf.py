@@ -317,7 +317,10 @@ def _product_tree(
         where = f"product_tree.product_groups[{index}]"
         group = mapping(item, origin, KIND, where)
         group_id = required_text(group, "group_id", origin, KIND, f"{where}.")
-        groups[group_id] = strings(group, "product_ids", origin, KIND, f"{where}.")
+        members = strings(group, "product_ids", origin, KIND, f"{where}.")
+        for product_id in members:
+            _product(product_id, products, origin, f"{where}.product_ids")
+        groups[group_id] = members
     return products, groups
 
 
