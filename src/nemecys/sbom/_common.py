@@ -8,6 +8,7 @@ components. Only input that cannot be read as the detected format raises `InputE
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,7 +68,7 @@ class ReadContext:
         """Build an InputError that names the file, the position, the problem and the fix."""
         problem = Problem(
             message,
-            location=Location(Path(self.source), line, column),
+            location=Location(Path(self.source), line, column or (1 if line else 0)),
             path=where,
             hint=hint,
         )
@@ -103,7 +104,9 @@ class ReadContext:
             return None
         if isinstance(value, str):
             return value.strip() or None
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, float) and math.isfinite(value):
             return str(value)
         self.warn(f"{where}: expected text, found {type(value).__name__}; ignored")
         return None

@@ -52,6 +52,7 @@ _PLACEHOLDER_VERSIONS = frozenset(
 )
 # A version at the end of a name: "WolfSSL 4.8.1", "log4j-core-2.14.1", "FreeRTOS v10.0.1".
 _VERSION_IN_NAME = re.compile(r"(?:^|[\s_-])v?(\d+(?:\.\d+)+[A-Za-z0-9.+~-]*)$")
+_NAME_TAIL = 64
 _CPE23_SPLIT = re.compile(r"(?<!\\):")
 _EXAMPLES = 5
 
@@ -267,7 +268,8 @@ def _check_component(
         lack(Element.NAME, "name-missing", "no name")
     version = (component.version or "").strip()
     if not version or version.lower() in _PLACEHOLDER_VERSIONS:
-        embedded = _VERSION_IN_NAME.search(component.name)
+        # Only the end of the name is searched, which bounds the regex work on hostile names.
+        embedded = _VERSION_IN_NAME.search(component.name[-_NAME_TAIL:])
         if embedded:
             lack(
                 Element.VERSION,

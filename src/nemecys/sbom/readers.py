@@ -25,9 +25,7 @@ from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import (  # type: ignore[import-untyped,unused-ignore]
-    DTDForbidden,
-    EntitiesForbidden,
-    ExternalReferenceForbidden,
+    DefusedXmlException,
 )
 from defusedxml.ElementTree import (  # type: ignore[import-untyped,unused-ignore]
     fromstring as defused_fromstring,
@@ -49,7 +47,7 @@ SUPPORTED_FORMATS = (
 )
 
 _RDF_ROOT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}RDF"
-_TAG_VALUE_VERSION = re.compile(r"^\s*SPDXVersion\s*:", re.MULTILINE)
+_TAG_VALUE_VERSION = re.compile(r"^[ \t]*SPDXVersion[ \t]*:", re.MULTILINE)
 _WIDE_BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -158,6 +156,11 @@ def _read_json(text: str, ctx: ReadContext) -> SbomDocument:
             hint="the file may be truncated or hand-edited; regenerate it or fix the syntax at "
             "this position",
         ) from None
+    except ValueError as exc:  # Python refuses integers of more than 4,300 digits
+        raise ctx.error(
+            f"SBOM holds a JSON number that cannot be read: {exc}",
+            hint="no SBOM field needs such a number; the file is damaged or hostile",
+        ) from None
     except RecursionError:
         raise ctx.error(
             "JSON is nested too deeply to read",
@@ -227,7 +230,7 @@ def _read_xml(data: bytes, ctx: ReadContext) -> SbomDocument:
 def _parse_xml(data: bytes, ctx: ReadContext) -> Element:
     try:
         root = defused_fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden) as exc:
+    except DefusedXmlException as exc:
         raise ctx.error(
             f"XML declares a DTD or entities ({type(exc).__name__}); rejected unread",
             hint="SBOM XML never needs a DTD or entities, and they allow entity-expansion and "

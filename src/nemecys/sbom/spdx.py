@@ -54,8 +54,9 @@ _REVERSE = frozenset(
     }
 )
 
-_AGENT = re.compile(r"^\s*(Person|Organization|Tool)\s*:\s*(.*?)\s*$", re.IGNORECASE)
-_EMAIL_SUFFIX = re.compile(r"\s*[(<][^()<>]*[)>]\s*$")
+# Anchored at the start and free of nested quantifiers, so matching stays linear on long values.
+_AGENT = re.compile(r"^\s*(Person|Organization|Tool)\s*:(.*)$", re.IGNORECASE | re.DOTALL)
+_CLOSING_BRACKETS = {")": "(", ">": "<"}
 
 
 # --- JSON-shaped reading ------------------------------------------------------------------------
@@ -154,10 +155,14 @@ def _creators(raw: object, ctx: ReadContext) -> tuple[tuple[str, ...], tuple[str
 
 
 def _agent_name(value: str) -> str:
-    """Return the name of an SPDX agent value, without its e-mail in brackets."""
+    """Return the name of an SPDX agent value, without a trailing e-mail in brackets."""
     stripped = value.strip()
-    without_email = _EMAIL_SUFFIX.sub("", stripped)
-    return without_email or stripped.strip("()<>")
+    opening = _CLOSING_BRACKETS.get(stripped[-1:])
+    if opening is None:
+        return stripped
+    start = stripped.rfind(opening)
+    name = stripped[:start].strip() if start >= 0 else stripped
+    return name or stripped.strip("()<>").strip()
 
 
 def _agent(raw: object, where: str, ctx: ReadContext) -> str | None:
@@ -390,17 +395,17 @@ def _tag_value_lines(text: str, ctx: ReadContext) -> list[tuple[int, str, str]]:
         tag, value = match[1], match[2].strip()
         start = index
         if value.startswith("<text>"):
-            body = value[len("<text>") :]
-            while "</text>" not in body:
+            body = [value[len("<text>") :]]
+            while "</text>" not in body[-1]:
                 if index >= len(lines):
                     raise ctx.error(
                         f"<text> block of tag {tag} is not closed",
                         line=start,
                         hint="end the value with </text>; the file may be truncated",
                     )
-                body += "\n" + lines[index]
+                body.append(lines[index])
                 index += 1
-            value = body.split("</text>", 1)[0].strip()
+            value = "\n".join(body).split("</text>", 1)[0].strip()
         result.append((start, tag, value))
     return result
 

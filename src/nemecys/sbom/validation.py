@@ -86,7 +86,12 @@ def _validate_spdx2(text: str, document: SbomDocument) -> list[str]:
             source: Any = json.loads(text)
         else:
             parser_module = importlib.import_module("spdx_tools.spdx.parser.tagvalue.parser")
-            parse = parser_module.Parser().parse
+            yacc = importlib.import_module("ply.yacc")
+            # PLY would print "Generating LALR tables" and write a table file into site-packages.
+            tag_value_parser = parser_module.Parser(
+                write_tables=False, debug=False, errorlog=yacc.NullLogger()
+            )
+            parse = tag_value_parser.parse
             source = text
     except ImportError:
         return ["spdx-tools is not installed, so SPDX 2 was not validated; pip install spdx-tools"]
