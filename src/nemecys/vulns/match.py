@@ -212,9 +212,12 @@ class Matcher:
         self.store = store
         self.options = options or MatchOptions()
         self._version_sets: dict[tuple[str, int, str], VersionSet] = {}
-        self._ranges: dict[tuple[Range, str], ParsedRange | VersRange | None] = {}
+        self._ranges: dict[tuple[int, str], tuple[Range, ParsedRange | VersRange | None]] = {}
         self._package_hits: dict[tuple[str, str, str, str | None, str | None], list[_Hit]] = {}
         self._cpes: dict[str, Cpe | None] = {}
+        self._packages: dict[
+            tuple[str, str | None], list[tuple[int, AffectedPackage, str, str]]
+        ] = {}
         self._notes: list[str] = []
 
     # -- public --
@@ -291,15 +294,11 @@ class Matcher:
                     advisory.withdrawn and not self.options.include_withdrawn
                 ):
                     continue
-                for index, affected in enumerate(advisory.affected):
-                    if not affected.ecosystem or not affected.name:
-                        continue
-                    if purl_type_of(affected.ecosystem) != purl.type:
-                        continue
-                    if normalize_name(purl.type, affected.name) != wanted:
+                for index, affected, purl_type, normalized in self._packages_of(advisory):
+                    if purl_type != purl.type or normalized != wanted:
                         continue
                     if purl.type in DISTRO_PURL_TYPES and not _distro_agrees(
-                        affected.ecosystem, purl
+                        affected.ecosystem or "", purl
                     ):
                         continue
                     range_text = self._affected_text(advisory, index, affected, purl.type, version)
@@ -309,6 +308,20 @@ class Matcher:
                         break
         self._package_hits[cache_key] = hits
         return hits
+
+    def _packages_of(self, advisory: Advisory) -> list[tuple[int, AffectedPackage, str, str]]:
+        """Return an advisory's package entries with their purl type and normalised name."""
+        key = (advisory.id, advisory.modified)
+        found = self._packages.get(key)
+        if found is None:
+            found = []
+            for index, affected in enumerate(advisory.affected):
+                if affected.ecosystem and affected.name:
+                    purl_type = purl_type_of(affected.ecosystem)
+                    normalized = normalize_name(purl_type, affected.name)
+                    found.append((index, affected, purl_type, normalized))
+            self._packages[key] = found
+        return found
 
     def _affected_text(
         self,
@@ -337,7 +350,9 @@ class Matcher:
         return None
 
     def _in_range(self, advisory: Advisory, range_: Range, scheme: str, version: str) -> bool:
-        key = (range_, scheme)
+        # Keyed by identity: hashing a Range hashes all of its events. The cached entry keeps
+        # the Range alive, so its id cannot be reused while the Matcher lives.
+        key = (id(range_), scheme)
         if key not in self._ranges:
             parsed: ParsedRange | VersRange | None
             try:
@@ -347,8 +362,8 @@ class Matcher:
             except (RangeError, ValueError) as exc:
                 self._notes.append(f"{advisory.id}: range not evaluated: {exc}")
                 parsed = None
-            self._ranges[key] = parsed
-        parsed = self._ranges[key]
+            self._ranges[key] = (range_, parsed)
+        parsed = self._ranges[key][1]
         if parsed is None:
             return False
         parsed_scheme = parsed.scheme if isinstance(parsed, VersRange) else scheme

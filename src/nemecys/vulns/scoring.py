@@ -453,6 +453,8 @@ def attach_rubric(
     user_answers: Answers | None = None,
 ) -> list[Finding]:
     """Score every finding with the rubric, reading the flaw questions from its CVSS v3/v4 vector."""
+    # Findings share vectors, so each distinct set of advisory answers is scored once.
+    scored: dict[tuple[tuple[str, str], ...], RubricScore] = {}
     updated: list[Finding] = []
     for finding in findings:
         vector = next(
@@ -463,9 +465,13 @@ def attach_rubric(
             ),
             None,
         )
-        advisory_answers = answers_from_vector(vector) if vector else None
-        rubric = score_rubric(user=user_answers, model=model_answers, advisory=advisory_answers)
-        updated.append(replace(finding, rubric=rubric))
+        advisory_answers = answers_from_vector(vector) if vector else {}
+        key = tuple(sorted(advisory_answers.items()))
+        if key not in scored:
+            scored[key] = score_rubric(
+                user=user_answers, model=model_answers, advisory=advisory_answers
+            )
+        updated.append(replace(finding, rubric=scored[key]))
     return updated
 
 

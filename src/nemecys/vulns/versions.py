@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from packaging.version import InvalidVersion as PackagingInvalidVersion
@@ -110,6 +110,9 @@ _SEMVER_LOOSE = re.compile(
 )
 
 
+_SemVerKey = tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]
+
+
 @functools.total_ordering
 @dataclass(frozen=True, slots=True, eq=False)
 class SemVer:
@@ -120,25 +123,27 @@ class SemVer:
     patch: int
     prerelease: tuple[int | str, ...] = ()
     build: str = ""
+    key: _SemVerKey = field(init=False, repr=False)
 
-    def _key(self) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]:
+    def __post_init__(self) -> None:
         # A release sorts after all of its pre-releases. Numeric identifiers sort before
         # alphanumeric ones and compare as numbers; alphanumeric ones compare in ASCII order.
         parts = tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in self.prerelease)
-        return (self.major, self.minor, self.patch, 0 if self.prerelease else 1, parts)
+        key = (self.major, self.minor, self.patch, 0 if self.prerelease else 1, parts)
+        object.__setattr__(self, "key", key)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SemVer):
             return NotImplemented
-        return self._key() == other._key()
+        return self.key == other.key
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, SemVer):
             return NotImplemented
-        return self._key() < other._key()
+        return self.key < other.key
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        return hash(self.key)
 
     def __str__(self) -> str:
         text = f"{self.major}.{self.minor}.{self.patch}"
@@ -362,21 +367,9 @@ def parse_range(events: Sequence[Event], scheme: str) -> ParsedRange:
 def _sort_events(events: list[_ParsedEvent]) -> list[_ParsedEvent]:
     zero = [e for e in events if e.version is None]
     rest = [e for e in events if e.version is not None]
-    # Insertion sort on the parsed keys: ranges hold a handful of events, and univers version
-    # classes define only some rich comparisons, which rules out `sorted` with a key tuple.
-    ordered: list[_ParsedEvent] = []
-    for event in rest:
-        position = len(ordered)
-        for i, placed in enumerate(ordered):
-            assert placed.version is not None and event.version is not None
-            if event.version < placed.version or (
-                event.version == placed.version
-                and _EVENT_ORDER[event.kind] < _EVENT_ORDER[placed.kind]
-            ):
-                position = i
-                break
-        ordered.insert(position, event)
-    return zero + ordered
+    # At one version, introduced sorts before last_affected, and both before fixed.
+    rest.sort(key=lambda e: (e.version, _EVENT_ORDER[e.kind]))
+    return zero + rest
 
 
 def _event_field(event: Event) -> tuple[str | None, str | None]:
@@ -439,26 +432,47 @@ def fixed_versions(ranges: Iterable[Range]) -> tuple[str, ...]:
 # --- enumerated versions ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class VersionSet:
     """An advisory's enumerated affected versions, for fast membership tests.
 
     An exact string match is tried first; then the parsed keys, so that PEP 440 spellings
-    such as `1.0` and `1.0.0`, or `1.0rc1` and `1.0_rc1`, count as the same version.
+    such as `1.0` and `1.0.0`, or `1.0rc1` and `1.0_rc1`, count as the same version. The
+    keys are parsed on the first test that needs them.
     """
 
-    strings: frozenset[str]
-    keys: frozenset[Any]
+    __slots__ = ("_keys", "scheme", "strings")
+
+    def __init__(self, versions: Iterable[str], scheme: str) -> None:
+        self.strings = frozenset(versions)
+        self.scheme = scheme
+        self._keys: frozenset[Any] | None = None
 
     @classmethod
     def build(cls, versions: Iterable[str], scheme: str) -> VersionSet:
-        strings = frozenset(versions)
-        keys = {try_parse_version(scheme, v) for v in strings}
-        keys.discard(None)
-        return cls(strings, frozenset(keys))
+        return cls(versions, scheme)
 
     def contains(self, version: str, key: Comparable | None) -> bool:
-        return version in self.strings or (key is not None and key in self.keys)
+        if version in self.strings:
+            return True
+        if key is None:
+            return False
+        if self._keys is None:
+            self._keys = _version_keys(self.strings, self.scheme)
+        return key in self._keys
+
+
+@functools.lru_cache(maxsize=16_384)
+def _version_keys(versions: frozenset[str], scheme: str) -> frozenset[Any]:
+    # Cached across matchers and scans: stores return the same version lists every time.
+    keys = {try_parse_version(scheme, v) for v in versions}
+    keys.discard(None)
+    return frozenset(keys)
+
+
+def clear_caches() -> None:
+    """Empty the parse caches, for cold-start measurements."""
+    parse_version.cache_clear()
+    _version_keys.cache_clear()
 
 
 # --- vers ---------------------------------------------------------------------------------------
