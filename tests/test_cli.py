@@ -139,7 +139,10 @@ def test_sbom_option_unknown_component(tmp_path: Path, minimal_model: Path) -> N
         ("{not json", "is not valid JSON"),
         ('{"spdxVersion": "SPDX-2.3"}', "SPDX document has no SPDXID"),
         ('{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": "none"}', "components"),
-        ('{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "library"}]}', "name"),
+        (
+            '{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "library"}]}',
+            "name",
+        ),
     ],
 )
 def test_bad_sbom_exits_2(tmp_path: Path, minimal_model: Path, content: str, message: str) -> None:
