@@ -7,9 +7,9 @@ vendor, product and product version, as CSAF product trees do.
 Names are compared after normalisation: case, punctuation and legal suffixes (`Inc.`,
 `GmbH`, `and Company`) are dropped, and a parenthesised short form counts as an alias, so
 `BD` meets `Becton, Dickinson and Company (BD)`. A product matches when every word of the
-advisory's product name occurs in the device's product name (the operator may be more
-specific), or the other way round when the device's name is specific enough (two words or a
-model number).
+advisory's product name occurs in the device's product name, because the operator may be
+more specific. The reverse also matches when the device's name has two words or a model
+number.
 
 CSAF product versions come as `vers:` strings or as the free text that advisories contain:
 `<= 2.3.6`, `>= 1.0.0 | <= 1.3.1` (a range), `9.13 | 9.19` (a list), `2.X`, `2.3.6 and below`,
@@ -275,7 +275,7 @@ def _all_versions(text: str | None) -> bool:
 
 
 def _has_prose(text: str) -> bool:
-    # "< august 28", "<May 2018", "< 1.8.4 Service Pack 01": words that are no version.
+    # "< august 28", "<May 2018", "< 1.8.4 Service Pack 01": text that is not a version.
     return bool(re.search(r"[a-z]{4,}", text)) and not re.fullmatch(
         r"[a-z]{0,3}[\d.]+[a-z0-9]*", text
     )

@@ -1,9 +1,10 @@
 """Typed results of a vulnerability scan: one `Finding` per vulnerability per component or device.
 
 A finding carries everything a report, a VEX document or a CI gate needs without another store
-query: which component and version matched, how (`purl`, `cpe` or `csaf`), every id the
-vulnerability is known by, the range text that matched, fixed versions, CVSS scores, KEV and
-EPSS data, the MITRE medical rubric score, the triage state and the priority rank.
+query. It names the component and version, the match method (`purl`, `cpe` or `csaf`), every
+id of the vulnerability, the range text that matched and the fixed versions. It also carries
+CVSS scores, KEV and EPSS data, the MITRE medical rubric score, the triage state and the
+priority rank.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 
 class MatchedBy(StrEnum):
-    """How a finding was matched: by package URL, by CPE, or by a CSAF product entry."""
+    """Method that produced a finding: package URL, CPE, or CSAF product entry."""
 
     PURL = "purl"
     CPE = "cpe"
@@ -22,7 +23,7 @@ class MatchedBy(StrEnum):
 
 
 # Triage states, as CycloneDX `analysis.state` names them, plus `affected` for a definite
-# version match nobody has triaged yet.
+# version match that is not triaged yet.
 AFFECTED = "affected"
 IN_TRIAGE = "in_triage"
 NOT_AFFECTED = "not_affected"

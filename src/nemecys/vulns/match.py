@@ -104,8 +104,7 @@ class Purl:
 def parse_purl(text: str) -> Purl | None:
     """Parse a package URL; None when it is not one.
 
-    Written for speed over `packageurl.PackageURL.from_string`, which validates more than
-    matching needs; both read the same parts of well-formed purls.
+    Written for speed: `packageurl.PackageURL.from_string` validates more than matching needs.
     """
     if not text.startswith("pkg:"):
         return None
@@ -131,8 +130,9 @@ def parse_purl(text: str) -> Purl | None:
 
 
 def purl_identity(text: str) -> str | None:
-    """Return `type/namespace/name` of a purl with the name normalised, and no version,
-    qualifiers or subpath; None when `text` is not a purl.
+    """Return `type/name` of a purl, the name as its ecosystem spells it and normalised.
+
+    Version, qualifiers and subpath are dropped. None when `text` is not a purl.
 
     Two purls that differ only in version, qualifiers (`?arch=…`, `?distro=…`) or subpath
     name the same package, so VEX statements and findings are compared on this.
@@ -155,7 +155,8 @@ def _release_parts(text: str) -> tuple[str, ...]:
 def _distro_agrees(ecosystem: str, purl: Purl) -> bool:
     """Return whether an OSV distribution ecosystem is the component's distribution and release.
 
-    A purl without a namespace or without a `distro` qualifier cannot say, and is accepted.
+    A purl without a namespace or without a `distro` qualifier gives no distribution or
+    release to compare, so the entry is accepted.
     """
     base, _, release = ecosystem.partition(":")
     namespaces = _DISTRO_NAMESPACES.get(base.strip().lower())
@@ -288,14 +289,14 @@ class Matcher:
         seen: set[str] = set()
         hits: list[_Hit] = []
         for name in names:
-            wanted = normalize_name(purl.type, name)
+            expected_name = normalize_name(purl.type, name)
             for advisory in self.store.advisories_for_package(purl.type, name):
                 if advisory.id in seen or (
                     advisory.withdrawn and not self.options.include_withdrawn
                 ):
                     continue
                 for index, affected, purl_type, normalized in self._packages_of(advisory):
-                    if purl_type != purl.type or normalized != wanted:
+                    if purl_type != purl.type or normalized != expected_name:
                         continue
                     if purl.type in DISTRO_PURL_TYPES and not _distro_agrees(
                         affected.ecosystem or "", purl

@@ -14,8 +14,8 @@ into comparable keys:
 - Anything else (device firmware, CPE versions): a generic key of numeric and alphabetic runs.
 
 `affected_by_events` follows the `IncludedInRanges` and `BeforeLimits` pseudocode of the OSV
-schema specification (version 1.6, section "Evaluation"); univers' `from_osv_v1` is an empty
-stub in version 32, so OSV events are evaluated here. `vers_contains` implements the
+schema specification (section "Evaluation"). OSV events are evaluated here because univers'
+`from_osv_v1` is an empty stub in version 32. `vers_contains` implements the
 containment algorithm of the `vers` specification (package-url/purl-spec, VERSION-RANGE-SPEC).
 """
 
@@ -101,7 +101,7 @@ _SEMVER = re.compile(
     r"(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?"
     r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$"
 )
-# Leading zeros and missing minor or patch parts occur in the wild ("1.2", "v01.2.3"); they
+# Leading zeros and missing minor or patch parts occur in the wild ("1.2", "v01.2.3"). They
 # are accepted and read as numbers, as npm's loose mode does.
 _SEMVER_LOOSE = re.compile(
     r"^[vV=]?\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?"
@@ -161,7 +161,9 @@ def parse_semver(text: str) -> SemVer:
     if match is None:
         raise ValueError(f"invalid semantic version: {text!r}")
     major, minor, patch, pre, build = match.groups()
-    prerelease = tuple(int(p) if p.isdigit() else p for p in pre.split(".")) if pre else ()
+    prerelease: tuple[int | str, ...] = ()
+    if pre:
+        prerelease = tuple(int(p) if p.isdigit() else p for p in pre.split("."))
     return SemVer(int(major), int(minor or 0), int(patch or 0), prerelease, build or "")
 
 
