@@ -88,7 +88,7 @@ def test_deeply_nested_components_are_rejected() -> None:
 
 def test_huge_json_number_is_rejected() -> None:
     message = _error(b'{"bomFormat": "CycloneDX", "version": ' + b"7" * 5000 + b"}")
-    assert "JSON number that cannot be read" in message
+    assert "invalid JSON number" in message
 
 
 def test_infinite_number_is_not_a_name() -> None:

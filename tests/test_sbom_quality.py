@@ -320,6 +320,19 @@ def test_cli_table_to_file_and_details(tmp_path: Path) -> None:
     assert "\x1b[" not in text, "a file gets no terminal colour codes"
 
 
+def test_cli_lists_defects_as_reader_warnings(tmp_path: Path) -> None:
+    path = tmp_path / "nameless.json"
+    path.write_text(
+        '{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "library"}]}',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["sbom", "quality", str(path), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["reader_warnings"] == ["components[0]: component has no name"]
+    assert "name" in report["components"][0]["missing"]
+
+
 def test_cli_bad_input_exits_2(tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
     path.write_text("{not json", encoding="utf-8")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from nemecys.errors import InputError
 from nemecys.sbom import read_sbom
 from nemecys.sbom._common import SWID_PROPERTY
 from nemecys.sbom.model import SoftwareComponent
@@ -290,10 +291,33 @@ def test_bad_entries_are_warnings_not_errors() -> None:
     assert reading.document.components[2].purl == "not a purl"
     text = "\n".join(reading.warnings)
     assert "unknown component type 'nonsense'" in text
-    assert "component has no name" in text
-    assert "expected an object, found str" in text
     assert "property has no name" in text
-    assert "references name no component" in text
+    assert "references to components not in this SBOM (1, first 'ghost')" in text
+    assert sorted(reading.defects) == [
+        "components[1]: component has no name",
+        "components[2]: expected an object, found str; ignored",
+    ]
+
+
+def test_strict_reading_rejects_defects(tmp_path: Path) -> None:
+    path = tmp_path / "nameless.json"
+    path.write_bytes(_cyclonedx([{"type": "library", "name": "ok"}, {"type": "library"}]))
+    assert len(read_sbom_document(path).components) == 2
+    with pytest.raises(InputError) as caught:
+        read_sbom_document(path, strict=True)
+    message = caught.value.diagnostics()
+    assert "SBOM has 1 invalid component entries" in message
+    assert "components[1]: component has no name" in message
+    assert "nemecys sbom quality" in message
+
+
+def test_strict_reading_rejects_wrong_list_type(tmp_path: Path) -> None:
+    path = tmp_path / "string.json"
+    path.write_text(
+        '{"bomFormat": "CycloneDX", "packages": [], "components": "none"}', encoding="utf-8"
+    )
+    with pytest.raises(InputError, match="components: expected a list, found str"):
+        read_sbom_document(path, strict=True)
 
 
 @pytest.mark.parametrize(

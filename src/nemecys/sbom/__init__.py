@@ -26,7 +26,7 @@ def read_sbom(path: Path, component: str) -> SbomSummary:
     """Read an SBOM of any supported format and summarise its components for `component`."""
     if not path.is_file():
         raise InputError(f"SBOM for '{component}' not found: {path}")
-    document = read_sbom_document(path)
+    document = read_sbom_document(path, strict=True)
     components = [_summarise(c) for c in document.components]
     components.sort(key=lambda c: (c.name.lower(), c.version or ""))
     return SbomSummary(

@@ -4,6 +4,11 @@ The readers accept real-world SBOMs that break their schema in small ways (a num
 belongs, a duplicate bom-ref, a dependency on an unknown component). Such defects become warnings
 on the `ReadContext` instead of errors, so one bad entry does not hide the other thousand
 components. Only input that cannot be read as the detected format raises `InputError`.
+
+Defects that leave the component list itself incomplete (a component list that is not a list, an
+entry that is not an object, a component without a name) are recorded separately as `defects`.
+The quality report shows them beside the warnings, and strict reading (`nemecys assess`) rejects
+a document that has any.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class SbomReading:
 
     document: SbomDocument
     warnings: tuple[str, ...] = ()
+    defects: tuple[str, ...] = ()
 
 
 @dataclass
@@ -47,6 +53,7 @@ class ReadContext:
 
     source: str
     warnings: list[str] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
     suppressed: int = 0
     _keys: set[str] = field(default_factory=set)
     _generated: int = 0
@@ -54,6 +61,13 @@ class ReadContext:
     def warn(self, message: str) -> None:
         if len(self.warnings) < MAX_WARNINGS:
             self.warnings.append(message)
+        else:
+            self.suppressed += 1
+
+    def defect(self, message: str) -> None:
+        """Record a defect that leaves the component list incomplete."""
+        if len(self.defects) < MAX_WARNINGS:
+            self.defects.append(message)
         else:
             self.suppressed += 1
 
@@ -78,7 +92,7 @@ class ReadContext:
         """Reserve `wanted` as a component key, or a generated one when it is empty or taken.
 
         A second component with an already used key gets `key#2`, `key#3`, …, so both stay in the
-        document; dependencies that name the key point at the first one.
+        document. Dependencies that name the key point at the first one.
         """
         if wanted:
             if wanted not in self._keys:
@@ -111,22 +125,38 @@ class ReadContext:
         self.warn(f"{where}: expected text, found {type(value).__name__}; ignored")
         return None
 
-    def items(self, value: object, where: str) -> list[Any]:
-        """Return `value` as a list; warn and return [] when it is something else."""
+    def items(self, value: object, where: str, *, components: bool = False) -> list[Any]:
+        """Return `value` as a list; warn and return [] when it is something else.
+
+        With `components`, the value is a list of components and a wrong type is a defect.
+        """
         if value is None:
             return []
         if isinstance(value, list):
             return value
-        self.warn(f"{where}: expected a list, found {type(value).__name__}; ignored")
+        message = f"{where}: expected a list, found {type(value).__name__}; ignored"
+        if components:
+            self.defect(message)
+        else:
+            self.warn(message)
         return []
 
-    def mapping(self, value: object, where: str) -> Mapping[str, Any] | None:
-        """Return `value` as a mapping; warn and return None when it is something else."""
+    def mapping(
+        self, value: object, where: str, *, component: bool = False
+    ) -> Mapping[str, Any] | None:
+        """Return `value` as a mapping; warn and return None when it is something else.
+
+        With `component`, the value is a component entry and a wrong type is a defect.
+        """
         if value is None:
             return None
         if isinstance(value, dict):
             return value
-        self.warn(f"{where}: expected an object, found {type(value).__name__}; ignored")
+        message = f"{where}: expected an object, found {type(value).__name__}; ignored"
+        if component:
+            self.defect(message)
+        else:
+            self.warn(message)
         return None
 
 

@@ -80,7 +80,7 @@ def quality(
     report = check_quality(
         reading.document,
         today=checked_on,
-        reader_warnings=reading.warnings,
+        reader_warnings=(*reading.defects, *reading.warnings),
         schema_errors=schema_errors,
     )
 

@@ -8,8 +8,8 @@ ingest path must not do:
   bom-ref that share name and version collapse into one;
 - one invalid purl or an unknown component type makes it reject the whole document, where we want
   the other components plus a warning;
-- it takes about 0.8 s for the 1,627 components of a Nightscout SBOM, tens of times the cost of
-  `json.loads`.
+- it is slow: 0.8–1.6 s for an npm SBOM of 1,627 components, where this reader takes about
+  50 ms (measured on a 2-vCPU x86-64 machine with Python 3.11).
 
 cyclonedx-python-lib still serves as the schema validator (`nemecys.sbom.validation`).
 
@@ -136,9 +136,9 @@ def _collect(
             where=where,
             hint="flatten the component tree; real SBOMs nest far less deeply",
         )
-    for index, item in enumerate(ctx.items(raw_components, where)):
+    for index, item in enumerate(ctx.items(raw_components, where, components=True)):
         item_where = f"{where}[{index}]"
-        raw = ctx.mapping(item, item_where)
+        raw = ctx.mapping(item, item_where, component=True)
         if raw is None:
             continue
         key = ctx.claim_key(ctx.text(raw.get("bom-ref"), f"{item_where}.bom-ref"), item_where)
@@ -170,8 +170,8 @@ def _dependencies(raw: object, known: set[str], ctx: ReadContext) -> dict[str, t
                 dangling.append(name)
     if dangling:
         ctx.warn(
-            f"dependencies: {len(dangling)} references name no component in this SBOM "
-            f"(first: {dangling[0]!r}); they are left out of the dependency graph"
+            f"dependencies: references to components not in this SBOM ({len(dangling)}, first "
+            f"{dangling[0]!r}) are left out of the dependency graph"
         )
     return {ref: unique(targets) for ref, targets in graph.items()}
 
@@ -186,7 +186,7 @@ def _component(
 ) -> SoftwareComponent:
     name = ctx.text(raw.get("name"), f"{where}.name")
     if name is None:
-        ctx.warn(f"{where}: component has no name")
+        ctx.defect(f"{where}: component has no name")
     component_type = (ctx.text(raw.get("type"), f"{where}.type") or "library").lower()
     if component_type not in _COMPONENT_TYPES:
         ctx.warn(f"{where}.type: unknown component type {component_type!r}; kept as written")
@@ -221,7 +221,7 @@ def _component(
 
 def _supplier(raw: Mapping[str, Any], where: str, ctx: ReadContext) -> str | None:
     # NOTE: CycloneDX `publisher` counts as the supplier when neither `supplier` nor the 1.6
-    # `manufacturer` is given; device SBOMs written for the FDA commonly name the maker there.
+    # `manufacturer` is given. Device SBOMs written for the FDA often name the maker only there.
     for field in ("supplier", "manufacturer"):
         entity = ctx.mapping(raw.get(field), f"{where}.{field}")
         if entity is not None:
@@ -423,6 +423,7 @@ class _XmlReader:
         }
         for field in ("name", "version", "group", "purl", "cpe", "publisher", "author", "scope"):
             component[field] = self.text(element, field)
+
         for field in ("supplier", "manufacturer"):
             entity = self.child(element, field)
             if entity is not None:
@@ -432,6 +433,7 @@ class _XmlReader:
             component["authors"] = [
                 self.contact(author) for author in self.children(authors, "author")
             ]
+
         hashes = self.child(element, "hashes")
         if hashes is not None:
             component["hashes"] = [
@@ -447,6 +449,7 @@ class _XmlReader:
                 {"name": item.get("name"), "value": item.text}
                 for item in self.children(properties, "property")
             ]
+
         swid = self.child(element, "swid")
         if swid is not None:
             component["swid"] = {"tagId": swid.get("tagId")}

@@ -1,6 +1,6 @@
 """The FDA support fields of an SBOM component: level of support and end-of-support date.
 
-FDA premarket cybersecurity guidance asks, for each SBOM component, for the level of support the
+FDA premarket cybersecurity guidance requests, for each SBOM component, the level of support the
 component's maker provides and the component's end-of-support date. Neither CycloneDX nor SPDX 2
 has a dedicated field, so SBOM authors write them as free-form properties. The real medical-device
 SBOMs we test against use the CycloneDX property names "Level of Support" and "End-of-Support";
@@ -39,7 +39,7 @@ _PLACEHOLDERS = frozenset(
     {"", "unknown", "n/a", "na", "none", "tbd", "tba", "noassertion", "unspecified", "-", "?"}
 )
 
-# Words in a level of support or end-of-support text that say support has ended.
+# Words in a level-of-support or end-of-support text that mean support has ended.
 _ENDED = re.compile(
     r"\b(deprecated|inactive|unsupported|unmaintained|abandoned|obsolete|retired|"
     r"end[- ]?of[- ]?(life|support)|eol|eos|no[- ]?longer|no[- ]?support|not[- ]?supported|"
@@ -52,7 +52,7 @@ _YEAR = re.compile(r"^(\d{4})$")
 
 
 class SupportState(StrEnum):
-    """How a level-of-support or end-of-support value reads."""
+    """Reading of a level-of-support or end-of-support value."""
 
     MISSING = "missing"  # no value at all
     UNKNOWN = "unknown"  # a placeholder such as "Unknown" or "N/A"
@@ -78,7 +78,7 @@ def parse_support_date(value: str | None) -> date | None:
     A full date or date-time gives that day. "YYYY-MM" gives the last day of the month and "YYYY"
     the last day of the year, so a component is only called out of support once the whole period
     has passed. Other notations (such as 12/31/2027) are not parsed, because day and month order
-    cannot be told apart.
+    cannot be distinguished.
     """
     if value is None:
         return None

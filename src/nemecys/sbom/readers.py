@@ -2,8 +2,8 @@
 
 Supported: CycloneDX 1.2–1.7 JSON and XML, SPDX 2.2/2.3 JSON and tag-value, SPDX 3.0 JSON-LD
 (compact form). The format is detected from the content, never from the file name: the first
-non-blank character tells JSON from XML from text, then the JSON keys (`bomFormat`,
-`spdxVersion`, the SPDX 3 `@context`) or the XML root element tell the formats apart.
+non-blank character separates JSON, XML and text, then the JSON keys (`bomFormat`,
+`spdxVersion`, the SPDX 3 `@context`) or the XML root element identify the format.
 
 SBOMs come from suppliers and build tools, so every file is treated as untrusted:
 
@@ -38,9 +38,11 @@ from nemecys.sbom.model import SbomDocument
 from nemecys.sbom.spdx import read_spdx2, spdx_tag_value_to_object
 from nemecys.sbom.spdx3 import is_spdx3, read_spdx3
 
-# Default size limit. The largest SBOM in our test data is a 2 MB Nightscout SBOM with 1,627
-# components; container SBOMs with file lists reach tens of MB.
+# Default size limit, well above real SBOMs: an npm SBOM with 1,600 components is about 2 MB, and
+# container SBOMs that list every file reach several MB.
 MAX_SBOM_BYTES = 64 * 1024 * 1024
+
+_DEFECTS_SHOWN = 10
 
 SUPPORTED_FORMATS = (
     "CycloneDX 1.2–1.7 JSON or XML, SPDX 2.2/2.3 JSON or tag-value, SPDX 3.0 JSON-LD"
@@ -56,9 +58,24 @@ _WIDE_BOMS = (
 )
 
 
-def read_sbom_document(path: Path, *, max_bytes: int = MAX_SBOM_BYTES) -> SbomDocument:
-    """Read the SBOM at `path`; raise InputError when it cannot be read."""
-    return read_sbom_file(path, max_bytes=max_bytes).document
+def read_sbom_document(
+    path: Path, *, max_bytes: int = MAX_SBOM_BYTES, strict: bool = False
+) -> SbomDocument:
+    """Read the SBOM at `path`; raise InputError when it cannot be read.
+
+    With `strict`, an SBOM whose component list is incomplete (see `SbomReading.defects`) is
+    rejected too; without it, such entries are skipped or kept without a name.
+    """
+    reading = read_sbom_file(path, max_bytes=max_bytes)
+    if strict and reading.defects:
+        shown = "\n".join(f"    {defect}" for defect in reading.defects[:_DEFECTS_SHOWN])
+        more = len(reading.defects) - _DEFECTS_SHOWN
+        tail = f"\n    … and {more} more" if more > 0 else ""
+        raise InputError(
+            f"{path}: SBOM has {len(reading.defects)} invalid component entries:\n{shown}{tail}\n"
+            f"    hint: fix these entries; 'nemecys sbom quality {path}' lists every problem"
+        )
+    return reading.document
 
 
 def read_sbom_file(path: Path, *, max_bytes: int = MAX_SBOM_BYTES) -> SbomReading:
@@ -98,7 +115,7 @@ def parse_sbom_bytes(data: bytes, *, source: str) -> SbomReading:
 
 
 def _finish(document: SbomDocument, ctx: ReadContext) -> SbomReading:
-    return SbomReading(document=document, warnings=ctx.final_warnings())
+    return SbomReading(document=document, warnings=ctx.final_warnings(), defects=tuple(ctx.defects))
 
 
 def read_sbom_bytes(path: Path, *, max_bytes: int = MAX_SBOM_BYTES) -> bytes:
@@ -158,7 +175,7 @@ def _read_json(text: str, ctx: ReadContext) -> SbomDocument:
         ) from None
     except ValueError as exc:  # Python refuses integers of more than 4,300 digits
         raise ctx.error(
-            f"SBOM holds a JSON number that cannot be read: {exc}",
+            f"SBOM contains an invalid JSON number: {exc}",
             hint="no SBOM field needs such a number; the file is damaged or hostile",
         ) from None
     except RecursionError:

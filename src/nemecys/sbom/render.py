@@ -61,7 +61,11 @@ def _elements(report: QualityReport) -> Table:
     table.add_column("%", justify="right")
     table.add_column("Weight", justify="right")
     for item in report.elements:
-        style = "green" if item.percent == 100.0 else ("red" if item.percent < 50.0 else "yellow")
+        style = "yellow"
+        if item.percent == 100.0:
+            style = "green"
+        elif item.percent < 50.0:
+            style = "red"
         table.add_row(
             item.label,
             item.source,

@@ -1,8 +1,8 @@
 """Read SPDX 2.2/2.3 SBOMs, JSON and tag-value, into the normalised `SbomDocument`.
 
-spdx-tools (0.8) parses both encodings but validates strictly while it parses: a real Syft SPDX
-2.2 file fails with thousands of errors (fractional-second timestamps, files without checksums),
-so it cannot be the ingest path. These readers take only what the normalised model needs and
+spdx-tools (0.8) parses both encodings but validates strictly while it parses: it rejects real
+Syft SPDX 2.2 files (fractional-second timestamps, files without checksums), so it cannot be the
+ingest path. These readers take only what the normalised model needs and
 tolerate the rest; spdx-tools remains available as the validator (`nemecys.sbom.validation`).
 
 Mapping:
@@ -90,13 +90,13 @@ def read_spdx2(
     authors, tools = _creators(creation.get("creators"), ctx)
 
     packages: list[tuple[Mapping[str, Any], str, str]] = []
-    for index, item in enumerate(ctx.items(data.get("packages"), "packages")):
+    for index, item in enumerate(ctx.items(data.get("packages"), "packages", components=True)):
         where = (
             package_locations[index]
             if package_locations and index < len(package_locations)
             else f"packages[{index}]"
         )
-        raw = ctx.mapping(item, where)
+        raw = ctx.mapping(item, where, component=True)
         if raw is None:
             continue
         spdx_id = ctx.text(raw.get("SPDXID"), f"{where}.SPDXID")
@@ -206,8 +206,8 @@ def _relationships(
                 external += 1
     if external:
         ctx.warn(
-            f"relationships: {external} dependency relationships point into other SPDX documents "
-            "(DocumentRef-…); they are left out of the dependency graph"
+            f"relationships: dependency relationships into other SPDX documents ({external}, "
+            "DocumentRef-…) are left out of the dependency graph"
         )
     return list(unique(described)), {key: unique(targets) for key, targets in graph.items()}
 
@@ -221,7 +221,7 @@ def _package(
 ) -> SoftwareComponent:
     name = ctx.text(raw.get("name"), f"{where}.name")
     if name is None:
-        ctx.warn(f"{where}: package has no name")
+        ctx.defect(f"{where}: package has no name")
     version = ctx.text(raw.get("versionInfo"), f"{where}.versionInfo")
     purpose = ctx.text(raw.get("primaryPackagePurpose"), f"{where}.primaryPackagePurpose")
 

@@ -3,7 +3,7 @@
 No SPDX 3 reader exists among the libraries nemecys uses (spdx-tools 0.8 cannot parse SPDX 3),
 and a full JSON-LD processor would fetch the remote `@context`, which nemecys never does while
 reading untrusted input. This reader therefore reads the compact form that the SPDX 3.0 context
-produces, as all published examples use it: a `@graph` of objects with `type` names such as
+produces, which the published SPDX 3.0.1 examples use: a `@graph` of objects with `type` names such as
 `software_Package`.
 
 Limits:
@@ -61,7 +61,7 @@ def is_spdx3(data: Mapping[str, Any]) -> bool:
 def read_spdx3(data: Mapping[str, Any], ctx: ReadContext) -> SbomDocument:
     """Build the normalised document from a compact SPDX 3 JSON-LD object."""
     graph = data.get("@graph")
-    elements_raw = ctx.items(graph, "@graph") if graph is not None else [data]
+    elements_raw = ctx.items(graph, "@graph", components=True) if graph is not None else [data]
     elements: list[Mapping[str, Any]] = []
     by_id: dict[str, Mapping[str, Any]] = {}
     for index, item in enumerate(elements_raw):
@@ -215,7 +215,7 @@ class _Spdx3Reader:
         ctx = self._ctx
         name = ctx.text(element.get("name"), f"{where}.name")
         if name is None:
-            ctx.warn(f"{where}: package has no name")
+            ctx.defect(f"{where}: package has no name")
         purl = ctx.text(element.get("software_packageUrl"), f"{where}.software_packageUrl")
         identifiers: dict[str, str] = {}
         for index, item in enumerate(

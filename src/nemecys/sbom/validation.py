@@ -6,7 +6,7 @@ validators and returns their messages:
 
 - CycloneDX JSON and XML: cyclonedx-python-lib's bundled JSON schemas and XSDs (no network);
 - SPDX 2.2/2.3 JSON and tag-value: spdx-tools, an optional dependency imported on use;
-- SPDX 3: no validator is available offline, so one message says so.
+- SPDX 3: no validator is available offline, so the result is one message stating that.
 
 Call it only on content that `nemecys.sbom.readers` has already accepted: XML has then passed
 defusedxml, which matters because cyclonedx-python-lib parses the text again with lxml.
