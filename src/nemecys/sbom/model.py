@@ -27,7 +27,9 @@ class SoftwareComponent:
     licenses: tuple[str, ...] = ()
     scope: str | None = None  # required, optional, excluded (CycloneDX)
     level_of_support: str | None = None  # FDA premarket SBOM property
-    end_of_support: str | None = None  # FDA premarket SBOM property, as written (ISO date when valid)
+    end_of_support: str | None = (
+        None  # FDA premarket SBOM property, as written (ISO date when valid)
+    )
     properties: tuple[tuple[str, str], ...] = ()
     depends_on: tuple[str, ...] = ()  # keys of direct dependencies
     nested_in: str | None = None  # key of the parent component (CycloneDX nested components)
