@@ -640,4 +640,5 @@ def test_schemas_reject_broken_output(
     csaf["vulnerabilities"][0]["scores"][0]["cvss_v3"]["baseSeverity"] = "SEVERE"
     errors = schema_errors(csaf_schema, csaf)
     assert any("'namespace' is a required property" in e for e in errors)
-    assert any("'SEVERE' is not one of" in e for e in errors)
+    # cvss_v3 is a oneOf of the FIRST 3.0 and 3.1 schemas, so the error names the object.
+    assert any(e.startswith("vulnerabilities/0/scores/0/cvss_v3: ") for e in errors)
