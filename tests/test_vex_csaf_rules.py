@@ -15,8 +15,8 @@ from .conftest import shared
 
 CASES = "vulndb/csaf-examples/validator-tests"
 
-# The tests check_csaf implements; the OASIS list also has CSAF tests it does not (for example
-# 6.2.x optional and 6.3.x informative tests never make a document invalid).
+# The tests that check_csaf implements. Optional (6.2.x) and informative (6.3.x) tests in the
+# OASIS list never make a document invalid, so those documents must pass.
 IMPLEMENTED = {
     "6.1.1",
     "6.1.2",

@@ -1,6 +1,6 @@
 """VEX writers: round trips through each format, every output validated against its official
 schema (CycloneDX 1.6 from cyclonedx-python-lib, the OpenVEX 0.2.0 and CSAF 2.0 JSON schemas
-from ../shared/data), the CSAF VEX profile rules, and the errors for what a format cannot say."""
+from ../shared/data), the CSAF VEX profile rules, and the errors for what a format cannot express."""
 
 from __future__ import annotations
 
@@ -55,8 +55,8 @@ NAMESPACE = "https://psirt.example.com"
 def cached_format_checker() -> FormatChecker:
     """Return the 2020-12 format checker with IRI checks cached.
 
-    The IRI check parses with a full grammar (rfc3987-syntax) and costs tens of milliseconds
-    a value; the examples repeat the same few IRIs hundreds of times.
+    The IRI check runs a full grammar parser (rfc3987-syntax) on each value, and the examples
+    repeat the same few IRIs hundreds of times.
     """
     base = Draft202012Validator.FORMAT_CHECKER
     checker = FormatChecker()
@@ -496,10 +496,12 @@ def test_csaf_every_status_meets_profile(csaf_schema: Draft202012Validator) -> N
         ),
         author="Pump PSIRT",
     )
+
     output = csaf_of(document)
     assert schema_errors(csaf_schema, output) == []
     assert check_csaf(output) == []
     assert_csaf_vex_profile(output)
+
     by_id = {v.get("cve") or v["ids"][0]["text"]: v for v in output["vulnerabilities"]}
     assert by_id["CVE-2021-44228"]["ids"] == [
         {"system_name": "GitHub Advisories", "text": "GHSA-jfh8-c2jp-5v3q"}

@@ -15,9 +15,9 @@ from typing import Any
 
 from nemecys.errors import InputError
 
-# VEX documents list decisions, not components: the largest real ones (CISA CSAF VEX, vexctl
-# output for container images) are well under 1 MiB. 32 MiB leaves room for CycloneDX SBOMs
-# with embedded vulnerabilities while keeping a parse in memory bounded.
+# VEX documents list decisions, not components, and the published CycloneDX, OpenVEX and CSAF
+# VEX examples are under 20 KB each. 32 MiB leaves room for CycloneDX SBOMs with embedded
+# vulnerabilities and still bounds the memory a parse takes.
 MAX_VEX_BYTES = 32 * 1024 * 1024
 
 

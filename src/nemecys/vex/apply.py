@@ -19,9 +19,8 @@ Targets match by purl, then CPE, then bom-ref or BOM-Link. Names match only when
 asks (`match_names`), or for a statement's product against the SBOM subject, because CSAF
 product trees often name a vendor product without any identifier. Version constraints
 (CycloneDX `affects[].versions`, CSAF `product_version_range`) are checked against the version
-of whichever entity matched. When several statements apply, the latest one wins (as Trivy
-resolves overlapping OpenVEX statements); on equal times the more specific target wins, then the
-later statement.
+of whichever entity matched. When several statements apply, the latest one wins. On equal times
+the more specific target wins, then the statement later in the input.
 """
 
 from __future__ import annotations
@@ -48,8 +47,8 @@ log = logging.getLogger(__name__)
 
 CONFLICTING_QUALIFIERS = ("arch", "epoch")
 
-# Types whose names purl itself does not normalise but whose registries compare without case
-# (PyPI per PEP 503 also folds '.', '-', '_'). Shared with the matcher via normalize_name.
+# Types whose namespaces compare without case although packageurl-python keeps their case.
+# Names go through normalize_name, the function the matcher uses (PEP 503 for PyPI).
 _NAMESPACE_CASE_INSENSITIVE = {"npm", "composer", "github", "bitbucket", "gitlab", "deb", "apk"}
 
 # Version schemes whose univers class defines equality (pypi "1.0" == "1.0.0"). The generic and
@@ -74,7 +73,7 @@ class ParsedPurl:
 
 
 def parse_purl(purl: str) -> ParsedPurl | None:
-    """Parse and canonicalise a purl; return None when it is not a valid purl."""
+    """Parse and canonicalise a purl, or return None when it is not a valid purl."""
     try:
         parsed = PackageURL.from_string(purl.strip())
     except ValueError:
@@ -117,8 +116,8 @@ def purls_match(
 ) -> bool:
     """Decide whether a VEX purl names the component's purl.
 
-    A VEX purl without a version matches every version. `component_version` stands in when the
-    component's purl has no version.
+    A VEX purl without a version matches every version. `component_version` replaces the
+    version when the component's purl has none.
     """
     wanted = parse_purl(statement_purl)
     actual = parse_purl(component_purl)
@@ -175,8 +174,8 @@ def _in_vers_range(vers: str, version: str) -> bool | None:
     scheme, _, constraints = vers[len("vers:") :].partition("/")
     if constraints.strip() == "*":
         return True
-    # univers has no "semver" scheme (CycloneDX examples use it); "generic" is semver there.
-    # Dotted integers with more than three parts are compared as such, not as semver build data.
+    # univers 32 has no "semver" scheme, which the CycloneDX examples use, and its "generic" is
+    # semver. Dotted integers with more than three parts compare as integers, not as build data.
     if scheme in ("semver", "generic"):
         dotted = re.fullmatch(r"v?\d+(\.\d+){3,}", version) is not None
         scheme = "intdot" if dotted else "generic"
@@ -299,6 +298,9 @@ class VexIndex:
         version = entity.version
         if version is None:
             return False
+        # NOTE: the statement's state applies to every listed version. An entry whose status
+        # contradicts the state (an "affected" version in a not_affected statement) is not
+        # treated differently.
         return any(version_satisfies(c, version, entity.scheme) is True for c in versions)
 
     def _identifies(self, target: Product, entity: _Entity, *, allow_names: bool) -> bool:
@@ -353,6 +355,6 @@ def decide_all(
     *,
     match_names: bool = False,
 ) -> list[tuple[SoftwareComponent, Sequence[str], VexStatement | None]]:
-    """Decide each (component, vulnerability ids) pair of one SBOM; None where none applies."""
+    """Decide each (component, vulnerability ids) pair of one SBOM, with None where none applies."""
     index = VexIndex(statements, sbom=sbom, match_names=match_names)
     return [(component, ids, index.decide(component, ids)) for component, ids in findings]

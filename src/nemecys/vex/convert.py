@@ -2,9 +2,9 @@
 
 `statement_from_finding` and `document_from_scan` turn a scan into statements for the VEX
 writers; `apply_to_findings` sets the triage state of findings from VEX statements read from
-files. A finding the matcher reports but nobody has triaged has state "affected"; its statement
-gets `untriaged_state`, by default `in_triage`, because claiming "exploitable" (OpenVEX
-"affected") is an analyst's decision, not a version match.
+files. A finding the matcher reports before any triage has state "affected". Its statement gets
+`untriaged_state`, by default `in_triage`, because claiming "exploitable" (OpenVEX "affected")
+is an analyst's decision, not a version match.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ class VexStatus(StrEnum):
 
 
 class Justification(StrEnum):
-    """Why a product is not affected, in CycloneDX terms or in OpenVEX and CSAF flag terms."""
+    """Reason a product is not affected, in CycloneDX terms or in OpenVEX and CSAF flag terms."""
 
     # CycloneDX 1.4+ analysis.justification
     CODE_NOT_PRESENT = "code_not_present"
@@ -67,7 +67,7 @@ OPENVEX_JUSTIFICATIONS = frozenset(list(Justification)[9:])
 
 
 class Response(StrEnum):
-    """What the vendor does about a vulnerability, in CycloneDX or CSAF remediation terms."""
+    """Vendor response to a vulnerability, in CycloneDX or CSAF remediation terms."""
 
     # CycloneDX analysis.response
     CAN_NOT_FIX = "can_not_fix"
@@ -132,8 +132,8 @@ _STATUS_TO_CSAF: dict[VexStatus, str] = {
 }
 
 # CycloneDX justification to the OpenVEX label closest in meaning. The CycloneDX "requires_*"
-# justifications say the attacker lacks a precondition, which is what OpenVEX calls "cannot be
-# controlled by adversary"; every "protected_*" one is a mitigation already in place.
+# justifications state that the attacker lacks a precondition, which OpenVEX calls "cannot be
+# controlled by adversary". Every "protected_*" one is a mitigation already in place.
 _CYCLONEDX_TO_OPENVEX: dict[Justification, Justification] = {
     Justification.CODE_NOT_PRESENT: Justification.VULNERABLE_CODE_NOT_PRESENT,
     Justification.CODE_NOT_REACHABLE: Justification.VULNERABLE_CODE_NOT_IN_EXECUTE_PATH,
@@ -259,7 +259,7 @@ class VersionConstraint:
 
 @dataclass(frozen=True, slots=True)
 class Rating:
-    """A severity rating; `method` uses the CycloneDX names (CVSSv31, CVSSv4, SSVC, …)."""
+    """A severity rating, with `method` named as CycloneDX names it (CVSSv31, CVSSv4, SSVC, …)."""
 
     method: str | None = None
     score: float | None = None
@@ -272,11 +272,12 @@ class Rating:
 class VexStatement:
     """The impact of one vulnerability on one product, or on one subcomponent of a product.
 
-    When `subcomponent` is None the statement is about `product` itself; a statement about a
+    When `subcomponent` is None the statement is about `product` itself, and a statement about a
     whole product covers every component of it. A statement with neither applies to whatever
     product its document is applied to (CycloneDX VEX without `affects`, OpenVEX without
-    `products`). `versions` narrows the statement to some versions of its target; empty means
-    the version in the target's purl, or every version when the purl has none.
+    `products`). `versions` narrows the statement to some versions of its target. Without
+    them, the statement is about the version in the target's purl, or every version when the
+    purl has none.
     """
 
     vulnerability: str

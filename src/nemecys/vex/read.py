@@ -2,8 +2,8 @@
 
 Each reader keeps the terms of its format (see `nemecys.vex.model`), so a statement written back
 to the same format comes out unchanged. Readers accept fields they do not use, because VEX tools
-add their own (vexctl writes a `statement` field that the OpenVEX schema does not define), but
-they reject wrong types and unknown states or justifications with the JSON path of the value.
+add their own: vexctl writes a `statement` field that the OpenVEX schema does not define. Wrong
+types and unknown states or justifications raise InputError with the JSON path of the value.
 
 CycloneDX: a standalone VEX BOM whose `affects[].ref` are BOM-Links
 (`urn:cdx:<serial>/<version>#<bom-ref>`), or vulnerabilities embedded in an SBOM whose refs are
@@ -348,7 +348,7 @@ def _openvex_statements(
         description=description,
     )
 
-    # v0.0.1 put subcomponents beside products; v0.2.0 nests them in each product.
+    # v0.0.1 put subcomponents beside products, and v0.2.0 nests them in each product.
     shared_subcomponents = [
         _openvex_product(item, statement, f"subcomponents[{index}]")
         for index, item in enumerate(statement.array("subcomponents"))
@@ -596,8 +596,13 @@ def _csaf_statements(
     status = vulnerability.child("product_status")
     fixed_by_product = _fixed_versions(status, products) if status else {}
     statements = []
+    seen: set[tuple[str, AnalysisState]] = set()
     for category, state in CSAF_STATUS_TO_STATE.items():
         for product_id in status.texts(category) if status else ():
+            # "fixed" and "recommended" may both list a product, which makes one statement.
+            if (product_id, state) in seen:
+                continue
+            seen.add((product_id, state))
             info = products[product_id]
             flagged = flags.get(product_id)
             impact = impacts.get(product_id, [])

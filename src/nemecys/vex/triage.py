@@ -2,11 +2,11 @@
 
 A `TriageDecision` names its component by purl without version (or by lower-case name when the
 component has no purl), so a decision taken on log4j-core 2.14.0 still names log4j-core after
-the product moves to 2.17.1. When a new SBOM version of the same product arrives,
-`carry_over` finds the stored decisions whose component is still in the SBOM and whose
-vulnerability is still found there, and proposes each for the new version with who decided,
-when, and on which version. A proposal is flagged for review when the component version changed
-or when the decision says "resolved" although the vulnerability is still found.
+the product moves to 2.17.1. For a new SBOM version of the same product, `carry_over` finds the
+stored decisions whose component is still in the SBOM and whose vulnerability is still found
+there. It proposes each for the new version and keeps who decided, when, and on which version.
+A proposal needs review when the component version changed, or when the decision claims
+"resolved" although the vulnerability is still found.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ class CarriedDecision:
 
     decision: TriageDecision  # as stored: who, when and the version it was taken on
     component: SoftwareComponent  # the component in the new SBOM
-    finding_ids: tuple[str, ...] = ()  # ids of the finding it answers; empty without findings
+    finding_ids: tuple[str, ...] = ()  # ids of the finding it decides, empty without findings
 
     @property
     def version_changed(self) -> bool:
@@ -177,7 +177,7 @@ def carry_over(
     `findings` maps a component key (bom-ref) of the new SBOM to the id lists (id and aliases)
     of the vulnerabilities found in it. With it, a decision is proposed only when its
     vulnerability is still found, and matched through any alias. Without it, every decision
-    whose component is still present is proposed. When several decisions answer one finding,
+    whose component is still present is proposed. When several decisions match one finding,
     the latest wins.
     """
     latest: dict[tuple[str, str], tuple[int, TriageDecision]] = {}

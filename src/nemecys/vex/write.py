@@ -133,9 +133,9 @@ def write_cyclonedx_vex(
 ) -> str:
     """Write a standalone CycloneDX VEX BOM as JSON.
 
-    With `sbom`, targets found in it are referred to by BOM-Link
-    (`urn:cdx:<serial>/<bom_version>#<bom-ref>`), the form Trivy requires; other targets, and
-    all targets without `sbom`, are listed as components of the VEX BOM itself.
+    With `sbom`, a target found in it is referred to by BOM-Link
+    (`urn:cdx:<serial>/<bom_version>#<bom-ref>`). Any other target is listed as a component of
+    the VEX BOM itself and referred to by its bom-ref there.
     """
     return _write_cyclonedx(document, sbom, bom_version, spec_version, embed=False)
 
@@ -167,8 +167,12 @@ def _write_cyclonedx(
     refs = _CycloneDxRefs(document, sbom, bom_version, embed=embed)
     vulnerabilities = _cdx_vulnerabilities(document, refs)
 
+    # Without a timestamp cyclonedx-python-lib writes the current time, so use the latest
+    # statement time to keep the output reproducible.
+    moments = [s.timestamp for s in document.statements if s.timestamp]
+    timestamp = document.timestamp or (max(moments, key=parse_timestamp) if moments else None)
     metadata = BomMetaData(
-        timestamp=parse_timestamp(document.timestamp) if document.timestamp else None,
+        timestamp=parse_timestamp(timestamp) if timestamp else None,
         authors=[OrganizationalContact(name=document.author)] if document.author else None,
         tools=ToolRepository(
             components=[
@@ -483,8 +487,8 @@ def _int_version(version: str | None) -> int:
 def write_openvex(document: VexDocument) -> str:
     """Write an OpenVEX 0.2.0 document as JSON.
 
-    Raises InputError for what OpenVEX cannot say: a document without author, a not_affected
-    statement with neither justification nor detail, a version range.
+    Raises InputError for what OpenVEX cannot express: a document without author, a
+    not_affected statement with neither justification nor detail, a version range.
     """
     if not document.author:
         raise InputError("OpenVEX requires a document author; set the VexDocument author")
@@ -591,11 +595,12 @@ def _openvex_status_fields(statement: VexStatement, where: str) -> dict[str, Any
             raise InputError(
                 f"{where} is not_affected without justification or detail; OpenVEX requires one"
             )
-        return fields
-    if statement.detail:
+    elif statement.detail:
         fields["status_notes"] = statement.detail
     if status == VexStatus.AFFECTED:
         fields["action_statement"] = action_text(statement)
+    elif statement.action:
+        fields["action_statement"] = statement.action
     return fields
 
 

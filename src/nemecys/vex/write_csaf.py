@@ -1,7 +1,7 @@
 """Writer for CSAF 2.0 VEX documents (profile `csaf_vex`, OASIS CSAF 2.0 §4.5).
 
-The document holds a product tree with every product a statement names, and one vulnerability
-per vulnerability id with `product_status`. The VEX profile adds rules the schema cannot check,
+The document contains a product tree with every product a statement names, and one
+vulnerability per vulnerability id with `product_status`. The VEX profile adds rules the schema cannot check,
 and the writer meets them by construction:
 
 - every `known_not_affected` product gets a flag (the OpenVEX justification label) or a threat
@@ -224,8 +224,8 @@ class _ProductTree:
         if branch.product is None and not branch.children:
             branch.product = entry
         else:
-            # Another product has the same branch path (it differs only in purl qualifiers or
-            # BOM-Link), and a branch holds one product: list this one by its full name.
+            # Another product has the same branch path because it differs only in purl
+            # qualifiers or BOM-Link. A branch has room for one product, so list this one apart.
             self.full_product_names.append(entry)
         return product_id
 
