@@ -108,6 +108,7 @@ def download(
                     if on_bytes is not None:
                         on_bytes(done, total)
     except HTTPError as exc:
+        exc.close()  # the error carries the open response
         raise DownloadError(
             f"{feed.label}: download of {feed.url} failed: HTTP {exc.code} {exc.reason}"
         ) from None
