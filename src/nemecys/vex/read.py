@@ -158,11 +158,12 @@ def _cdx_author(meta: Fields) -> str | None:
     named = [n for n in names if n]
     if named:
         return ", ".join(named)
+    # CycloneDX 1.6 deprecates metadata.manufacture, which older BOMs still use.
     for key in ("manufacturer", "manufacture", "supplier"):
         organisation = meta.child(key)
         if organisation and organisation.text("name"):
             return organisation.text("name")
-    return meta.text("author")  # a 1.7 free-text field
+    return None
 
 
 def _cdx_statements(
