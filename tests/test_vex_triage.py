@@ -333,3 +333,16 @@ def test_scan_to_every_format() -> None:
     assert check_csaf(csaf) == []
     remediation = csaf["vulnerabilities"][1]["remediations"][0]
     assert remediation["details"] == "Update to 2.16.0."
+
+
+def test_matcher_applies_recorded_decision() -> None:
+    from nemecys.vulns.match import apply_decisions
+
+    decision = decision_from_statement(not_affected(), PRODUCT, log4j("2.14.1"))
+    upgraded = scan_finding(
+        component_version="2.15.0",
+        component_purl="pkg:maven/org.apache.logging.log4j/log4j-core@2.15.0?type=jar",
+    )
+    [finding] = apply_decisions([upgraded], [decision], PRODUCT)
+    assert finding.state == "not_affected"
+    assert finding.justification == "code_not_reachable"
