@@ -113,8 +113,8 @@ def assess(
     ] = None,
 ) -> None:
     """Assess a model and write the threat model and risk report."""
-    from nemecys.assess import assess as run_assessment
-    from nemecys.model import load_model
+    from nemecys.assess import assess_prepared, prepare
+    from nemecys.perf import paused_gc
     from nemecys.report import FORMATS, write_reports
 
     formats = tuple(fmt) if fmt else FORMATS
@@ -125,8 +125,10 @@ def assess(
     sboms = _parse_sboms(sbom or [])
 
     with out.status("assessing…"):
-        assessment = _run(lambda: run_assessment(project, sboms))
-        loaded = _run(lambda: load_model(project))
+        with paused_gc():
+            prepared = _run(lambda: prepare(project))
+            assessment = _run(lambda: assess_prepared(prepared, sboms))
+        loaded = prepared.loaded
         written = _run(lambda: write_reports(assessment, loaded, output, formats))
 
     _print_summary(assessment)

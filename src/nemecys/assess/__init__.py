@@ -30,17 +30,20 @@ from nemecys.model import (
     resolve_project,
     validate_document,
 )
-from nemecys.model.schema import Control, ControlStatus, Severity, ThreatStatus
+from nemecys.model.schema import Control, ControlStatus, Decision, Severity, ThreatStatus
 from nemecys.model.yamlsource import SourceMap
+from nemecys.perf import paused_gc
 from nemecys.results import (
     AppliedControl,
     Assessment,
     ControlTrace,
+    ExploitabilityResult,
     FunctionSummary,
     GateResult,
     PolicyRef,
     RiskRating,
     SbomSummary,
+    SeverityResult,
     SourceLocation,
     SystemSummary,
     TargetRef,
@@ -141,7 +144,8 @@ def _library_files(
 
 def assess(project: Path, sboms: Mapping[str, Path] | None = None) -> Assessment:
     """Assess PROJECT; `sboms` maps component ids to SBOM files, overriding the model's."""
-    return assess_prepared(prepare(project), sboms)
+    with paused_gc():
+        return assess_prepared(prepare(project), sboms)
 
 
 def assess_prepared(prepared: Prepared, sboms: Mapping[str, Path] | None = None) -> Assessment:
@@ -159,10 +163,11 @@ def assess_prepared(prepared: Prepared, sboms: Mapping[str, Path] | None = None)
         for ref in assumption.excludes:
             exclusions.setdefault(ref, f"assumption {assumption.id}: {assumption.text}")
 
+    scorer = _Scorer(prepared, matrix, decisions, exclusions)
     results: list[ThreatResult] = []
     traces: dict[str, list[str]] = defaultdict(list)
     for threat in prepared.threats:
-        result = _score(threat, prepared, matrix, decisions, exclusions)
+        result = scorer.score(threat)
         results.append(result)
         for control in result.controls:
             traces[control.id].append(threat.id)
@@ -187,149 +192,225 @@ def assess_prepared(prepared: Prepared, sboms: Mapping[str, Path] | None = None)
     )
 
 
-def _rating(matrix: RiskMatrix, exploitability: Exploitability, severity: Severity) -> RiskRating:
-    level = matrix.level(severity, exploitability)
-    return RiskRating(
-        exploitability=exploitability.label,
-        severity=severity.label,
-        level=level,
-        acceptance=matrix.acceptance[level].value,
-    )
+class _Scorer:
+    """Steps 4 to 6 for each threat, with the indexes and caches that keep them linear.
 
+    Many threats share an element and a rule's scoring inputs, so exploitability, severity
+    and ratings are computed once per distinct input. Controls are indexed by the catalog id
+    and the rule or threat ids they name, so a threat only looks at controls that can close it.
+    """
 
-def _score(
-    threat: DerivedThreat,
-    prepared: Prepared,
-    matrix: RiskMatrix,
-    decisions: Mapping[str, object],
-    exclusions: Mapping[str, str],
-) -> ThreatResult:
-    index, loaded = prepared.index, prepared.loaded
-    rubric = default_rubric()
-    spec = threat.rule.spec
+    def __init__(
+        self,
+        prepared: Prepared,
+        matrix: RiskMatrix,
+        decisions: Mapping[str, Decision],
+        exclusions: Mapping[str, str],
+    ) -> None:
+        self.prepared = prepared
+        self.index = prepared.index
+        self.matrix = matrix
+        self.rubric = default_rubric()
+        self.decisions = decisions
+        self.exclusions = exclusions
+        self._exploitability: dict[tuple[object, ...], ExploitabilityResult] = {}
+        self._severity: dict[tuple[object, ...], SeverityResult] = {}
+        self._ratings: dict[tuple[Exploitability, Severity], RiskRating] = {}
+        self._locations = _element_locations(prepared.loaded)
 
-    # (4) Score, then apply the controls that close this threat here.
-    exploitability = score_exploitability(index, threat, rubric)
-    severity = score_severity(index, threat, rubric)
-    initial_e = Exploitability[exploitability.level.upper()]
-    initial_s = Severity(severity.value)
-    applied: list[tuple[Control, int, int]] = []
-    applied_results: list[AppliedControl] = []
-    for control in index.model.controls:
-        if not control_applies(control, threat):
-            continue
-        entry = prepared.catalog.get(control.catalog) if control.catalog else None
-        e_drop = control.exploitability_reduction
-        if e_drop is None:
-            e_drop = entry.exploitability_reduction if entry else _CUSTOM_EXPLOITABILITY_REDUCTION
-        s_drop = control.severity_reduction
-        if s_drop is None:
-            s_drop = entry.severity_reduction if entry else 0
-        applied.append((control, e_drop, s_drop))
-        applied_results.append(
-            AppliedControl(
-                id=control.id,
-                catalog=control.catalog,
-                name=control.name or (entry.name if entry else control.id),
-                status=control.status.value,
-                exploitability_reduction=e_drop,
-                severity_reduction=s_drop,
+        self._control_order = {c.id: i for i, c in enumerate(prepared.index.model.controls)}
+        # Controls by what they name (a catalog id, a rule id or a threat id), split into
+        # system-wide ones and ones listed per target, so a threat looks up only controls
+        # that name it and cover one of its scope ids.
+        self._named: dict[str, list[Control]] = defaultdict(list)
+        self._global: dict[str, list[Control]] = defaultdict(list)
+        self._targeted: dict[tuple[str, str], list[Control]] = defaultdict(list)
+        for control in prepared.index.model.controls:
+            names = ([control.catalog] if control.catalog else []) + list(control.mitigates)
+            for name in names:
+                self._named[name].append(control)
+                if not control.applies_to:
+                    self._global[name].append(control)
+                for target in control.applies_to:
+                    self._targeted[(name, target)].append(control)
+
+    def _candidates(self, threat: DerivedThreat) -> list[Control]:
+        names = [*threat.rule.spec.controls, threat.rule.id, threat.id]
+        found: dict[str, Control] = {}
+        scope = threat.element.scope
+        if len(scope) > 64:
+            # A system-wide element covers every id; scanning by name is cheaper than by scope.
+            for name in names:
+                for control in self._named.get(name, ()):
+                    found[control.id] = control
+        else:
+            for name in names:
+                for control in self._global.get(name, ()):
+                    found[control.id] = control
+                for target in scope:
+                    for control in self._targeted.get((name, target), ()):
+                        found[control.id] = control
+        # Keep the model's order so results do not depend on dictionary order.
+        return sorted(found.values(), key=lambda c: self._control_order[c.id])
+
+    def _rating(self, exploitability: Exploitability, severity: Severity) -> RiskRating:
+        key = (exploitability, severity)
+        rating = self._ratings.get(key)
+        if rating is None:
+            level = self.matrix.level(severity, exploitability)
+            rating = RiskRating(
+                exploitability=exploitability.label,
+                severity=severity.label,
+                level=level,
+                acceptance=self.matrix.acceptance[level].value,
             )
+            self._ratings[key] = rating
+        return rating
+
+    def score(self, threat: DerivedThreat) -> ThreatResult:
+        spec = threat.rule.spec
+        element = threat.element
+
+        # (4) Score, then apply the controls that close this threat here.
+        exploitability_key = (element.target, element.id, spec.exploitability)
+        exploitability = self._exploitability.get(exploitability_key)
+        if exploitability is None:
+            exploitability = score_exploitability(self.index, threat, self.rubric)
+            self._exploitability[exploitability_key] = exploitability
+        severity_key = (
+            element.target,
+            element.id,
+            frozenset(spec.objectives),
+            spec.default_severity,
         )
-    present = {c.catalog for c, _, _ in applied if c.catalog}
-    missing = [c for c in spec.controls if c not in present]
+        severity = self._severity.get(severity_key)
+        if severity is None:
+            severity = score_severity(self.index, threat, self.rubric)
+            self._severity[severity_key] = severity
+        initial_e = Exploitability[exploitability.level.upper()]
+        initial_s = Severity(severity.value)
 
-    initial = _rating(matrix, initial_e, initial_s)
-    residual = _rating(matrix, *reduce(initial_e, initial_s, applied, {ControlStatus.IMPLEMENTED}))
-    projected = _rating(
-        matrix,
-        *reduce(initial_e, initial_s, applied, {ControlStatus.IMPLEMENTED, ControlStatus.PLANNED}),
-    )
+        applied: list[tuple[Control, int, int]] = []
+        applied_results: list[AppliedControl] = []
+        for control in self._candidates(threat):
+            if not control_applies(control, threat):
+                continue
+            entry = self.prepared.catalog.get(control.catalog) if control.catalog else None
+            e_drop = control.exploitability_reduction
+            if e_drop is None:
+                e_drop = (
+                    entry.exploitability_reduction if entry else _CUSTOM_EXPLOITABILITY_REDUCTION
+                )
+            s_drop = control.severity_reduction
+            if s_drop is None:
+                s_drop = entry.severity_reduction if entry else 0
+            applied.append((control, e_drop, s_drop))
+            applied_results.append(
+                AppliedControl.model_construct(
+                    id=control.id,
+                    catalog=control.catalog,
+                    name=control.name or (entry.name if entry else control.id),
+                    status=control.status.value,
+                    exploitability_reduction=e_drop,
+                    severity_reduction=s_drop,
+                )
+            )
+        present = {c.catalog for c, _, _ in applied if c.catalog}
+        missing = [c for c in spec.controls if c not in present]
 
-    # (5) Status: an explicit decision wins, then an assumption, then what the risk shows.
-    decision = decisions.get(threat.id) or decisions.get(threat.rule.id)
-    exclusion = exclusions.get(threat.id) or exclusions.get(threat.rule.id)
-    if decision is not None:
-        status = decision.status  # type: ignore[attr-defined]
-        rationale = decision.rationale  # type: ignore[attr-defined]
-        source = "decision"
-    elif exclusion is not None:
-        status, rationale, source = ThreatStatus.NOT_APPLICABLE, exclusion, "assumption"
-    elif any(c.status is ControlStatus.IMPLEMENTED for c, _, _ in applied) and (
-        residual.acceptance == Acceptance.ACCEPTABLE
-    ):
-        status, rationale, source = (
-            ThreatStatus.MITIGATED,
-            "implemented controls bring the risk to an acceptable level",
-            "derived",
+        initial = self._rating(initial_e, initial_s)
+        residual = self._rating(*reduce(initial_e, initial_s, applied, _IMPLEMENTED))
+        projected = self._rating(*reduce(initial_e, initial_s, applied, _IMPLEMENTED_OR_PLANNED))
+
+        # (5) Status: an explicit decision wins, then an assumption, then what the risk shows.
+        decision = self.decisions.get(threat.id) or self.decisions.get(threat.rule.id)
+        exclusion = self.exclusions.get(threat.id) or self.exclusions.get(threat.rule.id)
+        status: ThreatStatus
+        rationale: str | None
+        if decision is not None:
+            status, rationale, source = decision.status, decision.rationale, "decision"
+        elif exclusion is not None:
+            status, rationale, source = ThreatStatus.NOT_APPLICABLE, exclusion, "assumption"
+        elif any(c.status is ControlStatus.IMPLEMENTED for c, _, _ in applied) and (
+            residual.acceptance == Acceptance.ACCEPTABLE
+        ):
+            status, source = ThreatStatus.MITIGATED, "derived"
+            rationale = "implemented controls bring the risk to an acceptable level"
+        else:
+            status, rationale, source = ThreatStatus.OPEN, None, "derived"
+
+        # (6) The CI gate.
+        gate, reason = "pass", None
+        if status is not ThreatStatus.NOT_APPLICABLE:
+            if residual.acceptance == Acceptance.UNACCEPTABLE:
+                gate, reason = "fail", f"residual risk {residual.level} is unacceptable"
+            elif (
+                residual.acceptance == Acceptance.DECISION_REQUIRED and status is ThreatStatus.OPEN
+            ):
+                gate = "fail"
+                reason = f"residual risk {residual.level} needs a decision (mitigate further, accept or transfer)"
+
+        # Every value below was validated or computed by nemecys itself, so the result is
+        # built without a second validation pass, which dominated the time of large models.
+        return ThreatResult.model_construct(
+            id=threat.id,
+            rule=threat.rule.id,
+            library=threat.rule.library,
+            title=spec.title,
+            description=spec.description,
+            stride=[STRIDE_LETTERS[s] for s in spec.stride],
+            capec=list(spec.capec),
+            cwe=list(spec.cwe),
+            objectives=[o.value for o in spec.objectives],
+            target=TargetRef.model_construct(
+                kind=element.target.value, id=element.id, name=element.name
+            ),
+            why=threat.why,
+            location=self._locations.get((element.target.value, element.id)),
+            exploitability=exploitability,
+            severity=severity,
+            initial=initial,
+            residual=residual,
+            projected=projected,
+            controls=applied_results,
+            missing_controls=missing,
+            status=status.value,
+            status_source=source,
+            rationale=rationale,
+            gate=gate,
+            gate_reason=reason,
         )
-    else:
-        status, rationale, source = ThreatStatus.OPEN, None, "derived"
-
-    # (6) The CI gate.
-    gate, reason = "pass", None
-    if status is not ThreatStatus.NOT_APPLICABLE:
-        if residual.acceptance == Acceptance.UNACCEPTABLE:
-            gate, reason = "fail", f"residual risk {residual.level} is unacceptable"
-        elif residual.acceptance == Acceptance.DECISION_REQUIRED and status is ThreatStatus.OPEN:
-            gate = "fail"
-            reason = f"residual risk {residual.level} needs a decision (mitigate further, accept or transfer)"
-
-    where = threat.element
-    location = _element_location(loaded, where.target.value, where.id)
-    return ThreatResult(
-        id=threat.id,
-        rule=threat.rule.id,
-        library=threat.rule.library,
-        title=spec.title,
-        description=spec.description,
-        stride=[STRIDE_LETTERS[s] for s in spec.stride],
-        capec=list(spec.capec),
-        cwe=list(spec.cwe),
-        objectives=[o.value for o in spec.objectives],
-        target=TargetRef(kind=where.target.value, id=where.id, name=where.name),
-        why=threat.why,
-        location=location,
-        exploitability=exploitability,
-        severity=severity,
-        initial=initial,
-        residual=residual,
-        projected=projected,
-        controls=applied_results,
-        missing_controls=missing,
-        status=status.value,
-        status_source=source,
-        rationale=rationale,
-        gate=gate,
-        gate_reason=reason,
-    )
 
 
-def _element_location(loaded: LoadedModel, kind: str, element_id: str) -> SourceLocation | None:
+_IMPLEMENTED = frozenset({ControlStatus.IMPLEMENTED})
+_IMPLEMENTED_OR_PLANNED = frozenset({ControlStatus.IMPLEMENTED, ControlStatus.PLANNED})
+
+
+def _element_locations(loaded: LoadedModel) -> dict[tuple[str, str], SourceLocation]:
+    """Map (target kind, element id) to where the element is declared."""
     model = loaded.model
-    path: tuple[str | int, ...] | None = None
-    if kind == "system":
-        path = ("system",)
-    elif kind == "component":
-        path = next(
-            (("components", i) for i, c in enumerate(model.components) if c.id == element_id), None
-        )
-    elif kind == "interface":
-        owner, _, iface = element_id.partition(".")
-        for i, c in enumerate(model.components):
-            if c.id == owner:
-                j = next((j for j, x in enumerate(c.interfaces) if x.id == iface), None)
-                path = ("components", i, "interfaces", j) if j is not None else ("components", i)
-    elif kind == "flow":
-        path = next((("flows", i) for i, f in enumerate(model.flows) if f.id == element_id), None)
-    elif kind == "asset":
-        path = next((("assets", i) for i, a in enumerate(model.assets) if a.id == element_id), None)
-    if path is None:
-        return None
-    found = loaded.locate(path)
-    if found is None:
-        return None
-    return SourceLocation(file=str(found.file), line=found.line, column=found.column)
+    paths: dict[tuple[str, str], tuple[str | int, ...]] = {("system", "system"): ("system",)}
+    for i, component in enumerate(model.components):
+        paths[("component", component.id)] = ("components", i)
+        for j, interface in enumerate(component.interfaces):
+            paths[("interface", f"{component.id}.{interface.id}")] = (
+                "components",
+                i,
+                "interfaces",
+                j,
+            )
+    for i, flow in enumerate(model.flows):
+        paths[("flow", flow.id)] = ("flows", i)
+    for i, asset in enumerate(model.assets):
+        paths[("asset", asset.id)] = ("assets", i)
+    locations: dict[tuple[str, str], SourceLocation] = {}
+    for key, path in paths.items():
+        found = loaded.locate(path)
+        if found is not None:
+            locations[key] = SourceLocation.model_construct(
+                file=str(found.file), line=found.line, column=found.column
+            )
+    return locations
 
 
 def _trace(

@@ -11,6 +11,7 @@ import difflib
 import os
 import types
 import typing
+from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import Enum
@@ -138,23 +139,32 @@ def _merge_file(
         )
         includes = []
 
+    # Group this file's locations by top-level section once; remapping per section by a scan
+    # of all locations made large models quadratic in their section count.
+    by_section: dict[str, list[tuple[PathKey, Location, bool]]] = defaultdict(list)
+    for p, loc in file_source.locations.items():
+        if p and isinstance(p[0], str):
+            by_section[p[0]].append((p, loc, False))
+    for p, loc in file_source.key_locations.items():
+        if p and isinstance(p[0], str):
+            by_section[p[0]].append((p, loc, True))
+
     for key, value in data.items():
         if key == "includes":
             continue
+        entries = by_section.get(key, [])
         if key in _LIST_SECTIONS and isinstance(value, list):
             existing = merged.setdefault(key, [])
             if not isinstance(existing, list):
                 continue
             offset = len(existing)
             existing.extend(value)
-            for p, loc in file_source.locations.items():
-                if p and p[0] == key and len(p) > 1 and isinstance(p[1], int):
-                    source.locations[(key, p[1] + offset, *p[2:])] = loc
-            for p, loc in file_source.key_locations.items():
-                if p and p[0] == key and len(p) > 1 and isinstance(p[1], int):
-                    source.key_locations[(key, p[1] + offset, *p[2:])] = loc
-            source.locations.setdefault((key,), file_source.locations[(key,)])
-            source.key_locations.setdefault((key,), file_source.key_locations[(key,)])
+            for p, loc, is_key in entries:
+                target = source.key_locations if is_key else source.locations
+                if len(p) > 1 and isinstance(p[1], int):
+                    target[(key, p[1] + offset, *p[2:])] = loc
+                elif len(p) == 1:
+                    target.setdefault(p, loc)
         elif key in merged:
             problems.append(
                 Problem(
@@ -166,12 +176,8 @@ def _merge_file(
             )
         else:
             merged[key] = value
-            for p, loc in file_source.locations.items():
-                if p and p[0] == key:
-                    source.locations[p] = loc
-            for p, loc in file_source.key_locations.items():
-                if p and p[0] == key:
-                    source.key_locations[p] = loc
+            for p, loc, is_key in entries:
+                (source.key_locations if is_key else source.locations)[p] = loc
 
     for index, include in enumerate(includes):
         target = (path.parent / include).resolve()

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from nemecys.errors import Location, ModelError, Problem
+from nemecys.perf import paused_gc
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_NODES = 500_000
@@ -227,11 +228,12 @@ def load_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[Any, SourceM
         )
     loader = _Loader(text)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, SourceMap()
-        converter = _Converter(loader, path)
-        return converter.convert(node, ()), converter.source
+        with paused_gc():
+            node = loader.get_single_node()
+            if node is None:
+                return None, SourceMap()
+            converter = _Converter(loader, path)
+            return converter.convert(node, ()), converter.source
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         location = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)

@@ -11,6 +11,7 @@ either by whole levels, never below the lowest level, which keeps the result mon
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cache
 
@@ -27,6 +28,7 @@ _VECTOR_RANK = {"physical": 0, "local": 1, "adjacent": 2, "network": 3}
 _PRIVILEGE_CODE = {"none": "N", "low": "L", "high": "H"}
 _PRIVILEGE_RANK = {"high": 0, "low": 1, "none": 2}
 _CONFIDENTIALITY = frozenset({Objective.CONFIDENTIALITY})
+_DATA_SEVERITY_VALUE = {s.label: int(s) for s in Severity}
 
 
 @cache
@@ -118,7 +120,7 @@ def score_exploitability(
     else:
         vector, reason = (
             defaults.vector,
-            f"attack vector {defaults.vector}: set by rule {threat.rule.id}",
+            f"attack vector {defaults.vector}: set by the rule",
         )
     basis.append(reason)
     if defaults.privileges == "auto":
@@ -126,12 +128,12 @@ def score_exploitability(
     else:
         privileges, reason = (
             defaults.privileges,
-            f"privileges {defaults.privileges}: set by rule {threat.rule.id}",
+            f"privileges {defaults.privileges}: set by the rule",
         )
     basis.append(reason)
     basis.append(
         f"attack complexity {defaults.complexity}, user interaction {defaults.user_interaction}: "
-        f"rule {threat.rule.id}"
+        "set by the rule"
     )
     metrics, score = exploitability_score(
         vector, defaults.complexity, privileges, defaults.user_interaction
@@ -205,44 +207,46 @@ def score_severity(index: ModelIndex, threat: DerivedThreat, rubric: Rubric) -> 
 
     # Several patients at once raise the severity of the harm concerned: every harm when the
     # component serves many patients, a function's own harm when the function reaches many.
+    # The loops compare plain integers; this is the innermost code of large assessments.
     step = rubric.multi_patient_increase
+    top = int(Severity.CATASTROPHIC)
     component_multi = bool(reach.multi_patient_components)
     multi = False
-
-    def raised(value: Severity, many: bool) -> Severity:
-        return (
-            Severity(min(int(value) + step, int(Severity.CATASTROPHIC))) if many and step else value
-        )
+    best_value = int(best)
 
     # (1) Clinical functions: the worst harm for the attacked objectives.
     for function_id in sorted(reach.functions):
         function = index.functions[function_id]
-        many = component_multi or function.reach is Reach.MULTIPLE
+        many = bool(step) and (component_multi or function.reach is Reach.MULTIPLE)
         for objective in objectives:
-            base = index.function_severity(function_id, objective)
-            value = raised(base, many)
+            base = int(index.function_severity(function_id, objective))
+            value = min(base + step, top) if many else base
             found = True
-            if value > best:
-                best, harm = value, function.harm
-                multi = many and value > base
+            if value > best_value:
+                best_value, harm = value, function.harm
+                multi = value > base
     if reach.functions:
         basis.append(f"reaches clinical functions {', '.join(sorted(reach.functions))}")
 
     # (2) Data: the asset's own need for the attacked property, for harm beyond the functions.
+    data_many = bool(step) and component_multi
     for asset_id in sorted(reach.assets):
         asset = index.assets[asset_id]
         for objective in objectives:
-            need = {
-                Objective.CONFIDENTIALITY: asset.confidentiality,
-                Objective.AVAILABILITY: asset.availability,
-            }.get(objective, asset.integrity)
-            base = Severity.parse(rubric.data_severity[need.value])
-            value = raised(base, component_multi)
+            if objective is Objective.CONFIDENTIALITY:
+                need = asset.confidentiality
+            elif objective is Objective.AVAILABILITY:
+                need = asset.availability
+            else:
+                need = asset.integrity
+            base = _DATA_SEVERITY_VALUE[rubric.data_severity[need.value]]
+            value = min(base + step, top) if data_many else base
             found = True
-            if value > best:
-                best, harm = value, None
-                multi = component_multi and value > base
+            if value > best_value:
+                best_value, harm = value, None
+                multi = value > base
                 basis.append(f"{objective.value} need '{need.value}' of {asset.name or asset.id}")
+    best = Severity(best_value)
 
     if not found:
         best = Severity.parse(threat.rule.spec.default_severity)
@@ -275,7 +279,7 @@ def reduce(
     exploitability: Exploitability,
     severity: Severity,
     controls: list[tuple[Control, int, int]],
-    statuses: set[ControlStatus],
+    statuses: AbstractSet[ControlStatus],
 ) -> tuple[Exploitability, Severity]:
     """Apply the reductions of controls whose status is in `statuses`, floored at level 1."""
     e_drop = sum(e for c, e, _ in controls if c.status in statuses)

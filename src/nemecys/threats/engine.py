@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nemecys.errors import LibraryError, Problem
-from nemecys.threats.facts import Element, ModelIndex, Target, build_elements
+from nemecys.threats.facts import Element, ModelIndex, build_elements
 from nemecys.threats.library import Rule, ThreatLibrary
 
 
@@ -56,18 +56,22 @@ def derive_threats(index: ModelIndex, library: ThreatLibrary) -> list[DerivedThr
                             f"{rule.id}@{element.id}",
                             rule,
                             element,
-                            rule.explain(_placeholder_values(element)),
+                            rule.explain(_placeholder_values(element, rule.placeholders)),
                         )
                     )
     return threats
 
 
-def _placeholder_values(element: Element) -> dict[str, str]:
-    values = {name: _render(value) for name, value in element.facts.items()}
-    values.update(element.text)
-    values["name"] = element.name
-    values["id"] = element.id
+def _placeholder_values(element: Element, names: frozenset[str]) -> dict[str, str]:
+    """Render the facts a rule's "why" text names; rendering every fact cost more than matching."""
+    values: dict[str, str] = {}
+    for name in names:
+        if name == "name":
+            values[name] = element.name
+        elif name == "id":
+            values[name] = element.id
+        elif name in element.text:
+            values[name] = element.text[name]
+        elif name in element.facts:
+            values[name] = _render(element.facts[name])
     return values
-
-
-__all__ = ["DerivedThreat", "Target", "derive_threats"]

@@ -329,6 +329,7 @@ class ModelIndex:
         for component in model.components:
             for asset_id in component.stores:
                 self.stored_in[asset_id].append(component)
+        self._function_severity: dict[tuple[str, Objective | None], Severity] = {}
         self._networks = {flow.id: self._network(flow) for flow in model.flows}
         self._internet_facing = {c.id: self._resolve_internet_facing(c) for c in model.components}
 
@@ -368,6 +369,14 @@ class ModelIndex:
         return _PROTOCOL_INTERFACE.get(flow.protocol)
 
     def function_severity(self, function_id: str, objective: Objective | None) -> Severity:
+        key = (function_id, objective)
+        found = self._function_severity.get(key)
+        if found is None:
+            found = self._compute_function_severity(function_id, objective)
+            self._function_severity[key] = found
+        return found
+
+    def _compute_function_severity(self, function_id: str, objective: Objective | None) -> Severity:
         function = self.functions[function_id]
         by_objective = function.severity_by_objective
         if by_objective is not None and objective is not None:

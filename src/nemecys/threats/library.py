@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -119,6 +120,11 @@ class Rule:
     def id(self) -> str:
         return self.spec.id
 
+    @property
+    def placeholders(self) -> frozenset[str]:
+        """Names of the placeholders its "why" text uses."""
+        return _placeholder_names(self.spec.why)
+
     def explain(self, values: dict[str, str]) -> str:
         return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), self.spec.why)
 
@@ -136,6 +142,13 @@ class ThreatLibrary:
 
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+@cache
+def _placeholder_names(text: str) -> frozenset[str]:
+    return frozenset(_PLACEHOLDER.findall(text))
+
+
 _COMMON_PLACEHOLDERS = {"name", "id"}
 _TARGET_PLACEHOLDERS: dict[Target, set[str]] = {
     Target.SYSTEM: set(),
