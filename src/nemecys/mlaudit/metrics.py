@@ -157,15 +157,16 @@ def epsilon_lower_bound(
     An (epsilon, delta)-DP training algorithm forces TPR <= e^eps * FPR + delta and
     1 - FPR <= e^eps * (1 - TPR) + delta for every test. Replacing TPR by its lower and FPR
     by its upper one-sided Clopper-Pearson bound (each at confidence 1 - (1 - confidence)/2,
-    so both hold together) gives a bound the true epsilon must exceed. Returns 0 when the
+    so both hold together) gives a bound the true epsilon must exceed: the first inequality
+    uses TPR low / FPR high, the second (1 - FPR high) / (1 - TPR low). Returns 0 when the
     counts show no evidence of leakage.
     """
     per_bound = 1.0 - (1.0 - confidence) / 2.0
-    tpr_low, tpr_high = one_sided_bounds(true_positives, members, per_bound)
-    fpr_low, fpr_high = one_sided_bounds(false_positives, nonmembers, per_bound)
+    tpr_low, _ = one_sided_bounds(true_positives, members, per_bound)
+    _, fpr_high = one_sided_bounds(false_positives, nonmembers, per_bound)
     candidates = [0.0]
     if fpr_high > 0 and tpr_low - delta > 0:
         candidates.append(math.log((tpr_low - delta) / fpr_high))
-    if 1.0 - tpr_high > 0 and 1.0 - fpr_low - delta > 0:
-        candidates.append(math.log((1.0 - fpr_low - delta) / (1.0 - tpr_high)))
+    if 1.0 - tpr_low > 0 and 1.0 - fpr_high - delta > 0:
+        candidates.append(math.log((1.0 - fpr_high - delta) / (1.0 - tpr_low)))
     return max(candidates)
