@@ -96,20 +96,28 @@ def collect(paths: Iterable[Path], limits: Limits = Limits()) -> SourceSet:
     directly must be a document or an archive.
     """
     found = SourceSet()
-    for path in paths:
-        if path.is_dir():
-            for file in _walk(path):
-                if not _add_file(file, found, limits, in_folder=True):
-                    found.skipped.append(str(file))
-        elif path.is_file():
-            if not _add_file(path, found, limits):
-                raise InputError(
-                    f"{path}: unsupported file type; expected .json, .yaml, .yml, .csv "
-                    "(optionally .gz) or a .zip archive"
-                )
-        else:
-            raise InputError(f"{path}: no such file or folder")
+    try:
+        for path in paths:
+            _add_path(path, found, limits)
+    except BaseException:
+        found.close()
+        raise
     return found
+
+
+def _add_path(path: Path, found: SourceSet, limits: Limits) -> None:
+    if path.is_dir():
+        for file in _walk(path):
+            if not _add_file(file, found, limits, in_folder=True):
+                found.skipped.append(str(file))
+    elif path.is_file():
+        if not _add_file(path, found, limits):
+            raise InputError(
+                f"{path}: unsupported file type; expected .json, .yaml, .yml, .csv "
+                "(optionally .gz) or a .zip archive"
+            )
+    else:
+        raise InputError(f"{path}: no such file or folder")
 
 
 def _walk(folder: Path) -> Iterator[Path]:
@@ -164,10 +172,12 @@ def _gunzip(path: Path, limits: Limits) -> bytes:
 
 def _zip_documents(path: Path, limits: Limits, found: SourceSet) -> list[Document]:
     try:
-        with zipfile.ZipFile(path) as archive:
-            members = [info for info in archive.infolist() if not info.is_dir()]
+        archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
         raise InputError(f"{path}: invalid zip archive: {exc}") from None
+    reader = _ZipReader(archive, limits)
+    found.archives.append(reader)
+    members = [info for info in archive.infolist() if not info.is_dir()]
     if len(members) > limits.max_members:
         raise InputError(
             f"{path}: {len(members)} members exceed the limit of {limits.max_members}; "
@@ -180,8 +190,6 @@ def _zip_documents(path: Path, limits: Limits, found: SourceSet) -> list[Documen
             "refusing it as a possible zip bomb"
         )
     documents: list[Document] = []
-    reader = _ZipReader(path, limits)
-    found.archives.append(reader)
     for info in members:
         origin = f"{path} (entry {info.filename})"
         if info.file_size > limits.max_member_bytes:
@@ -197,22 +205,19 @@ def _zip_documents(path: Path, limits: Limits, found: SourceSet) -> list[Documen
 
 
 class _ZipReader:
-    """Reads members of one archive through a single open handle, in listing order."""
+    """Reads members of one archive through the handle that listed them."""
 
-    def __init__(self, path: Path, limits: Limits) -> None:
-        self.path = path
+    def __init__(self, archive: zipfile.ZipFile, limits: Limits) -> None:
+        self.archive = archive
         self.limits = limits
-        self._archive: zipfile.ZipFile | None = None
 
     def reader_for(self, info: zipfile.ZipInfo, origin: str) -> Callable[[], bytes]:
         return lambda: self.read(info, origin)
 
     def read(self, info: zipfile.ZipInfo, origin: str) -> bytes:
-        if self._archive is None:
-            self._archive = zipfile.ZipFile(self.path)
         try:
             # ZipExtFile stops at the declared size; the extra byte detects a lying header.
-            with self._archive.open(info) as member:
+            with self.archive.open(info) as member:
                 data = member.read(self.limits.max_member_bytes + 1)
         except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
             raise InputError(f"{origin}: cannot read the entry: {exc}") from None
@@ -221,9 +226,7 @@ class _ZipReader:
         return data
 
     def close(self) -> None:
-        if self._archive is not None:
-            self._archive.close()
-            self._archive = None
+        self.archive.close()
 
 
 def parse_document(document: Document, fmt: str = "auto") -> list[Record]:

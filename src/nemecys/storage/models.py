@@ -24,6 +24,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Text,
 )
@@ -36,9 +37,12 @@ class Base(DeclarativeBase):
 
 class AdvisoryRow(Base):
     __tablename__ = "advisories"
+    # The id leads the key: imports look up hundreds of ids of one source at a time, and
+    # with the source first PostgreSQL scanned every row of that source for each lookup.
+    __table_args__ = (PrimaryKeyConstraint("id", "source", name="advisories_pkey"),)
 
-    source: Mapped[str] = mapped_column(String(16), primary_key=True)
-    id: Mapped[str] = mapped_column(String, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    id: Mapped[str] = mapped_column(String)
     # UTC with microseconds and a fixed width, so that text comparison orders by time.
     modified: Mapped[str | None] = mapped_column(String(27))
     published: Mapped[str | None] = mapped_column(String)

@@ -27,14 +27,15 @@ def _advisory_reference() -> sa.ForeignKeyConstraint:
 def upgrade() -> None:
     op.create_table(
         "advisories",
-        sa.Column("source", sa.String(16), primary_key=True),
-        sa.Column("id", sa.String(), primary_key=True),
+        sa.Column("source", sa.String(16), nullable=False),
+        sa.Column("id", sa.String(), nullable=False),
         sa.Column("modified", sa.String(27), nullable=True),
         sa.Column("published", sa.String(), nullable=True),
         sa.Column("withdrawn", sa.String(), nullable=True),
         sa.Column("digest", sa.String(64), nullable=False),
         sa.Column("document", sa.Text(), nullable=False),
         sa.Column("import_id", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", "source", name="advisories_pkey"),
     )
     op.create_table(
         "advisory_packages",
