@@ -85,6 +85,7 @@ def _cross_fitted_proba(
 ) -> NDArray[np.float64]:
     """Out-of-fold class probabilities of a gradient-boosting imputer, columns 0..n_classes-1."""
     from sklearn.ensemble import HistGradientBoostingClassifier  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     rng = np.random.default_rng(seed)
     fold = rng.permutation(np.arange(len(target)) % FOLDS)
@@ -96,7 +97,9 @@ def _cross_fitted_proba(
             proba[~train] = np.bincount(target[train], minlength=n_classes) / train.sum()
             continue
         model = HistGradientBoostingClassifier(max_iter=100, random_state=seed)
-        model.fit(inputs[train], target[train])
+        # One OpenMP thread: small fits slow down badly when threads compete for cores.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            model.fit(inputs[train], target[train])
         proba[~train] = 0.0
         proba[np.ix_(~train, model.classes_)] = model.predict_proba(inputs[~train])
     return proba
