@@ -157,7 +157,10 @@ def test_scan_invalid_inputs(database: str, sbom: Path, minimal_model: Path) -> 
     assert "not found in the model" in stderr
     code, _, stderr = run(str(sbom), "--db", database, "--format", "openvex")
     assert code == 2
-    assert "not available yet" in stderr
+    assert "pass --author NAME" in stderr
+    code, _, stderr = run(str(sbom), "--db", database, "--format", "csaf", "--author", "Acme")
+    assert code == 2
+    assert "pass --publisher-namespace URL" in stderr
 
 
 def test_scan_device_list(database: str, tmp_path: Path) -> None:
