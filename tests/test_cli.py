@@ -27,7 +27,7 @@ def test_assess_writes_results_valid_against_published_schema(
     document = json.loads((out / "results.json").read_text(encoding="utf-8"))
     schema = json.loads((ROOT / "docs" / "results.schema.json").read_text(encoding="utf-8"))
     jsonschema.validate(document, schema)
-    assert document["results_version"] == "1.0"
+    assert document["results_version"] == "1.1"
     assert document["system"]["name"] == "Bolus pump test system"
     assert {t["target"]["id"] for t in document["threats"]} >= {"bolus-command", "history-upload"}
 

@@ -111,6 +111,15 @@ def assess(
         list[str] | None,
         typer.Option("--format", "-f", help="Report formats to write (default: all)."),
     ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Advisory database (URL or SQLite file) to scan the SBOMs against; default: "
+            "$NEMECYS_DB, else the local database when it exists.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Assess a model and write the threat model and risk report."""
     from nemecys.assess import assess_prepared, prepare
@@ -124,10 +133,18 @@ def assess(
         raise typer.Exit(EXIT_INVALID_INPUT)
     sboms = _parse_sboms(sbom or [])
 
-    with out.status("assessing…"):
+    with out.status("assessing…") as status:
+
+        def scanning(component: str, done: int, total: int) -> None:
+            status.update(f"scanning the SBOM of {component} for vulnerabilities: {done}/{total}")
+
         with paused_gc():
             prepared = _run(lambda: prepare(project))
-            assessment = _run(lambda: assess_prepared(prepared, sboms))
+            assessment = _run(
+                lambda: assess_prepared(
+                    prepared, sboms, vulnerabilities=True, db=db, progress=scanning
+                )
+            )
         loaded = prepared.loaded
         written = _run(lambda: write_reports(assessment, loaded, output, formats))
 
@@ -148,6 +165,7 @@ def _print_summary(assessment: Any) -> None:
         residual = sum(1 for t in threats if t.residual.level == level)
         table.add_row(level, str(initial), str(residual))
     out.print(table)
+    _print_vulnerabilities(assessment)
     if assessment.gate.passed:
         out.print(
             "[green]gate passed[/green]: no unacceptable residual risk, no undecided high risk"
@@ -156,6 +174,26 @@ def _print_summary(assessment: Any) -> None:
         out.print(
             f"[red]gate failed[/red]: {len(assessment.gate.failures)} threats need work ('nemecys check' lists them)"
         )
+
+
+def _print_vulnerabilities(assessment: Any) -> None:
+    section = assessment.vulnerabilities
+    if section is None or section.status == "no_sbom":
+        return
+    if section.message:
+        out.print(f"vulnerabilities: {section.message}", markup=False, highlight=False)
+        return
+    from nemecys.vulns.findings import CLOSED_STATES
+
+    findings = [f for s in section.sboms for f in s.findings]
+    open_findings = [f for f in findings if f.state not in CLOSED_STATES]
+    kev = sum(1 for f in open_findings if f.kev)
+    out.print(
+        f"vulnerabilities: {len(open_findings)} open ({kev} KEV), "
+        f"{len(findings) - len(open_findings)} closed by triage, "
+        f"in {len(section.sboms)} SBOMs",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-RESULTS_VERSION = "1.0"
+RESULTS_VERSION = "1.1"
 
 
 class _Result(BaseModel):
@@ -146,6 +146,97 @@ class SbomSummary(_Result):
     components: list[SbomComponent]
 
 
+class TriageRecord(_Result):
+    """The triage decision behind a finding's state: who took it, when, on which version."""
+
+    source: str = Field(description="'database' for a stored decision, else the VEX file")
+    vulnerability: str = Field(description="Id the decision names; may be an alias")
+    author: str | None = None
+    timestamp: str | None = Field(default=None, description="ISO 8601")
+    taken_on_version: str | None = Field(
+        default=None, description="Component version the decision was taken on"
+    )
+    needs_review: bool = Field(
+        default=False,
+        description="Taken on another version, or 'resolved' while the vulnerability is still found",
+    )
+    responses: list[str] = Field(default_factory=list, description="CycloneDX responses")
+
+
+class VulnerabilityFinding(_Result):
+    """One known vulnerability in one SBOM component."""
+
+    priority: int = Field(
+        description="1 = fix first: open before closed, then KEV, rubric score, EPSS, CVSS"
+    )
+    id: str = Field(description="CVE id when one is known, else the advisory id")
+    aliases: list[str]
+    component: str = Field(description="SBOM component name")
+    component_key: str = Field(description="SBOM bom-ref or SPDXID")
+    version: str | None
+    purl: str | None
+    summary: str | None
+    rubric_score: float | None = Field(
+        description="Base score from the MITRE rubric for applying CVSS to medical devices"
+    )
+    rubric_rating: str | None
+    rubric_vector: str | None = Field(description="CVSS v3.0 vector of the rubric answers")
+    cvss: float | None = Field(description="Highest published CVSS base score")
+    kev: bool = Field(description="Listed in the CISA Known Exploited Vulnerabilities catalog")
+    epss: float | None = Field(description="EPSS probability of exploitation in 30 days")
+    epss_percentile: float | None
+    state: str = Field(
+        description="affected (version match, not triaged) or a CycloneDX analysis state"
+    )
+    justification: str | None
+    detail: str | None
+    fixed_versions: list[str]
+    level_of_support: str | None = Field(description="FDA level of support of the component")
+    end_of_support: str | None = Field(description="FDA end-of-support of the component")
+    triage: TriageRecord | None = Field(description="None when no triage decision applies")
+
+
+class SbomVulnerabilities(_Result):
+    """The vulnerability scan of the SBOM of one model component."""
+
+    component: str = Field(description="Model component the SBOM belongs to")
+    sbom: str = Field(description="SBOM file")
+    product: str = Field(description="Product name under which triage decisions are stored")
+    components: int = Field(description="SBOM components examined")
+    unversioned: int = Field(description="Components not checked: purl without version")
+    unidentified: int = Field(description="Components not checked: neither purl nor CPE")
+    support_stated: int = Field(description="Components with a level of support")
+    end_of_support_dates: int = Field(description="Components with an end-of-support date")
+    support_ended: int = Field(
+        description="Components whose end of support has passed or whose support has ended"
+    )
+    rubric_answers: dict[str, str] = Field(
+        description="Rubric answers derived from the model component"
+    )
+    triage_applied: int = Field(description="Findings whose state comes from a stored decision")
+    findings: list[VulnerabilityFinding]
+    notes: list[str] = Field(description="Problems met while matching, such as invalid ranges")
+
+
+class AdvisorySource(_Result):
+    source: str = Field(description="osv, nvd, csaf, kev or epss")
+    records: int
+    last_import: str | None
+
+
+class VulnerabilitySection(_Result):
+    """Known vulnerabilities of the SBOMs attached to model components."""
+
+    status: str = Field(description="scanned, no_database or no_sbom")
+    message: str | None = Field(
+        default=None, description="Why nothing was scanned, and what to do about it"
+    )
+    database: str | None = Field(default=None, description="Advisory database URL, password hidden")
+    sources: list[AdvisorySource] = Field(default_factory=list)
+    checked_on: str = Field(description="Date (ISO 8601) end-of-support dates were compared with")
+    sboms: list[SbomVulnerabilities] = Field(default_factory=list)
+
+
 class PolicyRef(_Result):
     id: str
     version: str
@@ -173,4 +264,8 @@ class Assessment(_Result):
     risk_levels: list[str] = Field(description="Risk levels of the matrix, lowest first")
     matrix_cells: dict[str, list[str]] = Field(
         description="Risk level per severity and exploitability"
+    )
+    vulnerabilities: VulnerabilitySection | None = Field(
+        default=None,
+        description="Known vulnerabilities of the attached SBOMs; None when not checked",
     )

@@ -9,7 +9,8 @@ Steps:
   (3) derive threats and check that decisions name threats that exist;
   (4) score exploitability and severity, apply controls, rate risk before and after;
   (5) set each threat's status from decisions, assumptions or its residual risk;
-  (6) evaluate the CI gate and attach SBOM summaries.
+  (6) evaluate the CI gate and attach SBOM summaries;
+  (7) on request, scan the SBOMs for known vulnerabilities (`nemecys.assess.vulnerabilities`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from nemecys import __version__
+from nemecys.assess.vulnerabilities import AssessProgress, check_vulnerabilities
 from nemecys.controls import CatalogControl, load_catalog
 from nemecys.errors import ModelError, Problem
 from nemecys.model import (
@@ -42,7 +44,6 @@ from nemecys.results import (
     GateResult,
     PolicyRef,
     RiskRating,
-    SbomSummary,
     SeverityResult,
     SourceLocation,
     SystemSummary,
@@ -142,14 +143,34 @@ def _library_files(
     return files, problems
 
 
-def assess(project: Path, sboms: Mapping[str, Path] | None = None) -> Assessment:
-    """Assess PROJECT; `sboms` maps component ids to SBOM files, overriding the model's."""
+def assess(
+    project: Path,
+    sboms: Mapping[str, Path] | None = None,
+    *,
+    vulnerabilities: bool = False,
+    db: str | None = None,
+    progress: AssessProgress | None = None,
+) -> Assessment:
+    """Assess PROJECT; `sboms` maps component ids to SBOM files, overriding the model's.
+
+    With `vulnerabilities`, step 7 scans each SBOM against the advisory database `db` (see
+    `nemecys.assess.vulnerabilities`), and `progress` follows the scans.
+    """
     with paused_gc():
-        return assess_prepared(prepare(project), sboms)
+        return assess_prepared(
+            prepare(project), sboms, vulnerabilities=vulnerabilities, db=db, progress=progress
+        )
 
 
-def assess_prepared(prepared: Prepared, sboms: Mapping[str, Path] | None = None) -> Assessment:
-    """Run steps 4 to 6 on a prepared model."""
+def assess_prepared(
+    prepared: Prepared,
+    sboms: Mapping[str, Path] | None = None,
+    *,
+    vulnerabilities: bool = False,
+    db: str | None = None,
+    progress: AssessProgress | None = None,
+) -> Assessment:
+    """Run steps 4 to 6 on a prepared model, and step 7 when `vulnerabilities` is set."""
     loaded = prepared.loaded
     model = loaded.model
 
@@ -172,7 +193,11 @@ def assess_prepared(prepared: Prepared, sboms: Mapping[str, Path] | None = None)
         for control in result.controls:
             traces[control.id].append(threat.id)
 
-    sbom_summaries = _sboms(loaded, sboms or {})
+    sbom_paths = _sbom_paths(loaded, sboms or {})
+    sbom_summaries = [read_sbom(path, component) for component, path in sbom_paths.items()]
+    vulnerability_section = (
+        check_vulnerabilities(model, sbom_paths, db, progress=progress) if vulnerabilities else None
+    )
     failures = [f"{r.id}: {r.gate_reason}" for r in results if r.gate == "fail"]
     return Assessment(
         tool="nemecys",
@@ -189,6 +214,7 @@ def assess_prepared(prepared: Prepared, sboms: Mapping[str, Path] | None = None)
         gate=GateResult(passed=not failures, failures=failures),
         risk_levels=list(matrix.risk_levels),
         matrix_cells={k: list(v) for k, v in matrix.cells.items()},
+        vulnerabilities=vulnerability_section,
     )
 
 
@@ -454,7 +480,8 @@ def _system_summary(loaded: LoadedModel) -> SystemSummary:
     )
 
 
-def _sboms(loaded: LoadedModel, overrides: Mapping[str, Path]) -> list[SbomSummary]:
+def _sbom_paths(loaded: LoadedModel, overrides: Mapping[str, Path]) -> dict[str, Path]:
+    """Return the SBOM file of each component, sorted by component id; `overrides` win."""
     model = loaded.model
     known = {c.id for c in model.components}
     unknown = [c for c in overrides if c not in known]
@@ -475,7 +502,7 @@ def _sboms(loaded: LoadedModel, overrides: Mapping[str, Path]) -> list[SbomSumma
         c.id: loaded.base_dir / c.software.sbom for c in model.components if c.software.sbom
     }
     paths.update(overrides)
-    return [read_sbom(path, component) for component, path in sorted(paths.items())]
+    return dict(sorted(paths.items()))
 
 
 __all__ = ["Prepared", "assess", "assess_prepared", "prepare", "prepare_document"]

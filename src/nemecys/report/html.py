@@ -28,6 +28,13 @@ from nemecys.report._common import (
 )
 from nemecys.report.diagram import flow_rows, render_dfd
 from nemecys.report.heatmap import render_heatmap
+from nemecys.report.vulnerabilities import (
+    component_counts,
+    decision_text,
+    ranked_rows,
+    rating_of,
+    sources_text,
+)
 from nemecys.results import Assessment, SbomSummary
 from nemecys.risk.policy import default_rubric, load_matrix
 
@@ -133,7 +140,28 @@ def render_html(assessment: Assessment, loaded: LoadedModel) -> str:
         "component_names": {c.id: c.name or c.id for c in model.components},
         "zone_count": len({c.zone for c in model.components}),
     }
+    component_names = {c.id: c.name or c.id for c in model.components}
+    context.update(_vulnerability_context(assessment, component_names))
     return _environment().get_template("report.html.j2").render(**context)
+
+
+def _vulnerability_context(
+    assessment: Assessment, component_names: dict[str, str]
+) -> dict[str, object]:
+    section = assessment.vulnerabilities
+    rows = ranked_rows(section, component_names) if section else []
+    return {
+        "vulns": section,
+        "vuln_counts": component_counts(section, component_names) if section else [],
+        "vuln_open": [r for r in rows if not r.closed],
+        "vuln_closed": [r for r in rows if r.closed],
+        "vuln_show_support": any(
+            r.finding.level_of_support or r.finding.end_of_support for r in rows
+        ),
+        "vuln_sources": sources_text(section) if section else "",
+        "decision_text": decision_text,
+        "rating_of": rating_of,
+    }
 
 
 def write_html(assessment: Assessment, loaded: LoadedModel, out_dir: Path) -> Path:

@@ -2,8 +2,9 @@
 
 It has a summary with risk counts and the gate result, and a link to the data flow diagram
 `dfd.svg` when that file is written. Then come the threat table, the threats that fail the
-gate with their reasons, and the controls with the threats they address. Model text is
-escaped so that it cannot inject Markdown or HTML.
+gate with their reasons, the controls with the threats they address, and the known
+vulnerabilities of the attached SBOMs. Model text is escaped so that it cannot inject
+Markdown or HTML.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from nemecys.fileio import write_atomic
 from nemecys.report._common import applicable, sorted_threats, words
+from nemecys.report.vulnerabilities import markdown_lines
 from nemecys.results import Assessment, ThreatResult
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
@@ -129,6 +131,8 @@ def render_markdown(assessment: Assessment, diagram: str | None = "dfd.svg") -> 
     else:
         lines.append("The model declares no controls.")
     lines.append("")
+
+    lines += markdown_lines(assessment.vulnerabilities, {}, md)
 
     lines += ["## Policies", ""]
     lines += [
