@@ -135,6 +135,9 @@ def test_dp_bound_values(epsilon: float, tpr_0_1: float, tpr_1: float, advantage
 
 def test_dp_bound_vacuous_at_large_epsilon() -> None:
     assert float(dp_tpr_bound(0.001, 8.0, 1e-5)) > 0.99
+    assert float(dp_tpr_bound(0.001, 1000.0, 0.0)) == 1.0
+    assert float(dp_tpr_bound(0.0, 1000.0, 0.0)) == 0.0
+    assert dp_advantage_bound(1000.0, 0.0) == 1.0
     assert float(dp_tpr_bound(0.5, 1.0, 0.0)) == pytest.approx(1.0 - math.exp(-1.0) * 0.5)
 
 

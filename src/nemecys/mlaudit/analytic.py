@@ -55,7 +55,9 @@ def dp_tpr_bound(fpr: ArrayLike, epsilon: float, delta: float) -> FloatArray:
     """Return the largest TPR any test can reach at each FPR against an (ε, δ)-DP algorithm."""
     _check_privacy_parameters(epsilon, delta)
     rates = np.asarray(fpr, dtype=np.float64)
-    first = math.exp(epsilon) * rates + delta
+    with np.errstate(over="ignore", invalid="ignore"):
+        # inf for a huge ε, which the clip below handles; 0·inf would be NaN, so FPR 0 gives δ.
+        first = np.where(rates > 0, np.exp(epsilon) * rates, 0.0) + delta
     second = 1.0 - math.exp(-epsilon) * (1.0 - delta - rates)
     return np.asarray(np.clip(np.minimum(first, second), 0.0, 1.0), dtype=np.float64)
 
@@ -63,7 +65,9 @@ def dp_tpr_bound(fpr: ArrayLike, epsilon: float, delta: float) -> FloatArray:
 def dp_advantage_bound(epsilon: float, delta: float) -> float:
     """Return the largest TPR − FPR any test can reach against an (ε, δ)-DP algorithm."""
     _check_privacy_parameters(epsilon, delta)
-    return (math.exp(epsilon) - 1.0 + 2.0 * delta) / (math.exp(epsilon) + 1.0)
+    # (e^ε − 1 + 2δ)/(e^ε + 1), divided through by e^ε so that a huge ε cannot overflow.
+    shrink = math.exp(-epsilon)
+    return (1.0 - shrink * (1.0 - 2.0 * delta)) / (1.0 + shrink)
 
 
 def _check_privacy_parameters(epsilon: float, delta: float) -> None:
