@@ -80,7 +80,7 @@ def test_breast_cancer_forest_end_to_end(cancer_forest: Path, tmp_path: Path) ->
     ]  # fmt: skip
     result = runner.invoke(_app(), args)
     assert result.exit_code == 0, result.output
-    assert "verdict" not in result.output.lower() or "FAIL" in result.output
+    assert "wrote" in result.output
     document = json.loads((out / "ml-audit.json").read_text(encoding="utf-8"))
 
     # 171 held-out patients cannot show an FPR of 0.1 %: the recipe game judges.

@@ -6,8 +6,9 @@ Implemented from the published methods, written for this project:
   is flagged.
 - LiRA (Carlini et al. 2022, "Membership Inference Attacks From First Principles"): fit a
   Gaussian to the scaled logit log(p / (1 - p)) of each record under reference models trained
-  with it (IN) and without it (OUT); the score is the log-likelihood ratio (online) or how far
-  the target's value lies above the OUT Gaussian (offline). The fixed-variance variants use
+  with it (IN) and another under models trained without it (OUT). The score is the
+  log-likelihood ratio (online) or how far the target's value lies above the OUT Gaussian
+  (offline). The fixed-variance variants use
   one pooled variance for all records, which is more stable with few reference models.
 - RMIA (Zarifzadeh, Liu and Shokri 2024, "Low-Cost High-Power Membership Inference Attacks"):
   compare Pr(x | target) / Pr(x), with Pr(x) averaged over reference models, against the same
@@ -58,7 +59,7 @@ DEFAULT_FPRS = (0.001, 0.01)
 # Bounds for the data-driven probability clip (see `choose_prob_clip`).
 MIN_PROB_CLIP = 1e-12
 MAX_PROB_CLIP = 1e-2
-# Smallest per-record standard deviation, as a share of the pooled one; without it a record
+# Smallest per-record standard deviation, as a share of the pooled one. Without it, a record
 # on which every reference model outputs the same value gets an unbounded score.
 STD_FLOOR_SHARE = 0.25
 RMIA_A_GRID = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
@@ -452,9 +453,9 @@ def membership_attack(
 
     This is the training-recipe privacy game. `model_factory()` returns an unfitted model
     with `fit(X, y)` and `predict_proba(X)` (and `classes_`), as scikit-learn estimators
-    do. `n_reference` models are trained, each on a random `fraction` of the patients in
-    `groups` (one id per row of `X_pool`; None means one patient per row), in parallel on
-    `n_jobs` processes; `cache_dir` makes the training resumable. Each model is then
+    do. `groups` holds one patient id per row of `X_pool` (None: one patient per row).
+    `n_reference` models are trained, each on a random `fraction` of the patients, in
+    parallel on `n_jobs` processes, and `cache_dir` makes the training resumable. Each model is then
     attacked in turn with the other models as references, and the attacks' results are
     pooled: TPR at each FPR in `fprs` at a threshold fixed from the other models, with
     Clopper-Pearson intervals, AUC, membership advantage, PPV at `member_share`, and an

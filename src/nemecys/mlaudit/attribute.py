@@ -1,6 +1,6 @@
 """Attribute inference: does the model reveal a patient's sensitive input attribute?
 
-The attacker knows a patient's other inputs and label and queries the model once for each
+The attacker has a patient's other inputs and label and queries the model once for each
 candidate value of the sensitive attribute. The model-based attack picks the candidate that
 maximises prior(value | other inputs) * P_model(label | other inputs, value). Guessing the
 attribute from the other inputs is possible without any model (Jayaraman and Evans 2022,

@@ -2,8 +2,8 @@
 
 Two privacy games are evaluated. The released-model game attacks the model the
 manufacturer ships, with its real training patients as members and the held-out patients as
-non-members. The training-recipe game attacks each reference model in turn; it pools many
-more non-member evaluations, so it can measure TPR at 0.1 % FPR on data sets too small to
+non-members. The training-recipe game attacks each reference model in turn. Because it pools
+many more non-member evaluations, it can measure TPR at 0.1 % FPR on data sets too small to
 measure it for the released model alone. Thresholds in both games come from reference
 models only.
 """
@@ -62,7 +62,7 @@ TOP_EXPOSED = 20
 
 @dataclass(frozen=True)
 class AuditConfig:
-    """What to audit and how; the CLI fills it from its options."""
+    """Settings of one audit, filled by the CLI from its options."""
 
     train: Path
     heldout: Path
@@ -136,7 +136,7 @@ class AttackOutcome:
 
 @dataclass(frozen=True)
 class DistributionCheck:
-    """Can training and held-out patients be told apart without the model?"""
+    """Result of separating training from held-out patients by their records, without the model."""
 
     auc: float
     p_value: float
@@ -503,7 +503,7 @@ def _point_row(name: str, game: GameResult, point: OperatingPoint) -> dict[str, 
 
 
 def summary_rows(result: AuditResult) -> list[dict[str, Any]]:
-    """One row per (attack, game, FPR) with the headline numbers, for the CLI and JSON."""
+    """Return one row per (attack, game, FPR) with the headline numbers, for the CLI and JSON."""
     return [
         _point_row(name, game, point)
         for name, outcome in result.attacks.items()
@@ -514,5 +514,5 @@ def summary_rows(result: AuditResult) -> list[dict[str, Any]]:
 
 
 def as_frame(result: AuditResult) -> pd.DataFrame:
-    """The summary rows as a table."""
+    """Return the summary rows as a table."""
     return pd.DataFrame(summary_rows(result))

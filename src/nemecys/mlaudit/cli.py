@@ -229,6 +229,14 @@ def ml_audit(
             help="Comma-separated privacy budgets for the differential-privacy trade-off.",
         ),
     ] = None,
+    dp_family: Annotated[
+        str | None,
+        typer.Option(
+            "--dp-family",
+            help="Model family retrained for the trade-off: random_forest, "
+            "logistic_regression, gaussian_nb or torch_mlp (default: the audited model's).",
+        ),
+    ] = None,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Folder for ml-audit.html and ml-audit.json.")
     ] = Path("nemecys-out"),
@@ -269,7 +277,7 @@ def ml_audit(
         )
         epsilons = _floats(dp_epsilons, "--dp-epsilons") if dp_epsilons else ()
         result = run_audit(config)
-        tradeoff_svg, caption, tradeoff = _dp_tradeoff(config, result, epsilons)
+        tradeoff_svg, caption, tradeoff = _dp_tradeoff(result, epsilons, dp_family, output)
         written = write_report(
             result,
             output,
@@ -287,7 +295,7 @@ def ml_audit(
 
 
 def _dp_tradeoff(
-    config: Any, result: Any, epsilons: tuple[float, ...]
+    result: Any, epsilons: tuple[float, ...], family: str | None, output: Path
 ) -> tuple[str | None, str, Any]:
     """Run the differential-privacy trade-off when asked and the module is installed."""
     if not epsilons:
@@ -300,5 +308,12 @@ def _dp_tradeoff(
             "(nemecys.mlaudit.tradeoff), which this installation does not have; "
             "run the audit without --dp-epsilons."
         )
-    # TODO: call nemecys.mlaudit.tradeoff once its interface is settled.
-    raise InputError("--dp-epsilons is not connected to the trade-off module yet.")
+    try:
+        from nemecys.mlaudit.mitigation import run_dp_tradeoff
+    except ImportError as exc:  # diffprivlib missing or incompatible with scikit-learn
+        raise InputError(
+            f"the differential-privacy trade-off cannot run here: {exc}. Install diffprivlib "
+            "with a scikit-learn version it supports, or run without --dp-epsilons."
+        ) from exc
+    section = run_dp_tradeoff(result, epsilons, family, output)
+    return section.svg, section.caption, section.document

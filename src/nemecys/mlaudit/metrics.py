@@ -152,7 +152,7 @@ def epsilon_lower_bound(
     delta: float = 0.0,
     confidence: float = 0.95,
 ) -> float:
-    """Return a lower bound on epsilon that holds with `confidence` for one fixed threshold.
+    """Return a lower bound on epsilon, valid with `confidence`, for one fixed threshold.
 
     An (epsilon, delta)-DP training algorithm forces TPR <= e^eps * FPR + delta and
     1 - FPR <= e^eps * (1 - TPR) + delta for every test. Replacing TPR by its lower and FPR

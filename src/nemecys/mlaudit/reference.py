@@ -3,7 +3,7 @@
 Reference (shadow) models tell the attacker how a record's model output is distributed when
 the record is in the training set and when it is not. Each reference model is trained on a
 random share of the pool's patients, drawn so that every patient is in exactly
-round(fraction * M) of the M models. Models are trained in parallel with joblib; each one's
+round(fraction * M) of the M models. Models are trained in parallel with joblib. Each one's
 outputs are written to a cache file as soon as it is done, so an interrupted audit resumes
 where it stopped.
 """

@@ -70,7 +70,7 @@ def _games(result: AuditResult, name: str) -> dict[str, GameResult]:
 
 
 def _plain_statement(result: AuditResult) -> str:
-    """The verdict in the words a notified body reads."""
+    """Return the verdict in the words a notified body reads."""
     point = result.verdict.point
     one_in = round(1 / point.requested_fpr)
     subject = (
@@ -236,7 +236,7 @@ def _clean(value: Any) -> Any:
 
 
 def results_document(result: AuditResult, tradeoff: Any = None) -> dict[str, Any]:
-    """The JSON results: configuration, data summary, every attack result, verdict."""
+    """Build the JSON results: configuration, data summary, every attack result, verdict."""
     config = result.config
     data = result.data
     verdict = result.verdict
