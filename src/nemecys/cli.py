@@ -191,7 +191,7 @@ def _print_vulnerabilities(assessment: Any) -> None:
     out.print(
         f"vulnerabilities: {len(open_findings)} open ({kev} KEV), "
         f"{len(findings) - len(open_findings)} closed by triage, "
-        f"in {len(section.sboms)} SBOMs",
+        f"in {len(section.sboms)} SBOM{'' if len(section.sboms) == 1 else 's'}",
         highlight=False,
     )
 

@@ -84,8 +84,8 @@ def check_vulnerabilities(
             status=NO_DATABASE,
             message=(
                 "No advisory database was available, so the SBOM components were not checked "
-                f"for known vulnerabilities. To check them, {create_hint()}, then run "
-                "nemecys assess again (with --db URL for a database elsewhere)."
+                f"for known vulnerabilities. To check them, {create_hint(subject='the database')}, "
+                "then run nemecys assess again (with --db URL for a database elsewhere)."
             ),
             checked_on=checked_on,
         )

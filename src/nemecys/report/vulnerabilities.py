@@ -146,7 +146,8 @@ def sources_text(section: VulnerabilitySection) -> str:
     parts = []
     for source in section.sources:
         when = f", imported {source.last_import[:10]}" if source.last_import else ""
-        parts.append(f"{source.source} {source.records:,} records{when}")
+        noun = "record" if source.records == 1 else "records"
+        parts.append(f"{source.source} {source.records:,} {noun}{when}")
     return "; ".join(parts) if parts else "no advisories imported yet"
 
 

@@ -20,11 +20,11 @@ if TYPE_CHECKING:
     from nemecys.storage.store import SqlStore
 
 
-def create_hint(option: str = "") -> str:
-    """Return the commands that create an advisory database, with `option` (such as --db URL)."""
+def create_hint(option: str = "", subject: str = "it") -> str:
+    """Return "create SUBJECT with" and the commands, with `option` (such as --db URL)."""
     suffix = f" {option}" if option else ""
     return (
-        f"create it with 'nemecys db update{suffix}' (downloads OSV, KEV and EPSS) or "
+        f"create {subject} with 'nemecys db update{suffix}' (downloads OSV, KEV and EPSS) or "
         f"'nemecys db import{suffix} FILES' (OSV, NVD, CSAF, KEV or EPSS files)"
     )
 
