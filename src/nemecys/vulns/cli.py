@@ -164,7 +164,7 @@ def scan(
         str | None,
         typer.Option(
             "--author",
-            help="Author of VEX output and of recorded decisions that name none; default: the SBOM's supplier or author.",
+            help="Author of VEX output (default: the SBOM's supplier or author) and of recorded decisions whose VEX names none.",
             show_default=False,
         ),
     ] = None,
@@ -282,6 +282,8 @@ def _scan_devices(request: ScanRequest, store: SqlStore) -> TriagedScan:
     from nemecys.vulns.workflow import apply_vex_to_result
 
     result = match_devices(read_device_list(request.file), store, source=str(request.file))
+    # NOTE: stored triage decisions are not applied to device lists, because a device list
+    # names no product to look them up by. Only --vex statements set device finding states.
     documents = _read_vex(request.vex, None)
     if documents:
         result, origins = apply_vex_to_result(result, documents)
