@@ -1,8 +1,10 @@
 """Measure `db import` throughput into SQLite and PostgreSQL.
 
-Generates an OSV ecosystem archive shaped like osv.dev's `all.zip` (one JSON record per member,
-each with one or two aliases, an ECOSYSTEM range and a list of versions; every tenth record
-shares a CVE with another so alias merging is exercised), then times three things per backend:
+Generates an OSV ecosystem archive shaped like osv.dev's `all.zip`: one JSON record per member,
+each with one or two aliases, an ECOSYSTEM range and a list of versions. Every tenth record
+shares a CVE with the one before it, so alias merging is exercised. Then it times three things
+per backend, reporting wall time and this process's CPU time (which excludes the PostgreSQL
+server's work):
 
 - `zip`: reading the archive, parsing every record and writing it (what `db import` does);
 - `store`: writing already-parsed records, which isolates the database work;
@@ -22,6 +24,7 @@ import json
 import os
 import platform
 import random
+import resource
 import tempfile
 import time
 import uuid
@@ -96,10 +99,16 @@ def postgres_schema(base: str) -> Iterator[str]:
         admin.dispose()
 
 
-def timed(action: Callable[[], int]) -> tuple[int, float]:
-    start = time.perf_counter()
+def process_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(action: Callable[[], int]) -> tuple[int, float, float]:
+    """Run `action`; return its record count, wall seconds and this process's CPU seconds."""
+    start, cpu_start = time.perf_counter(), process_seconds()
     records = action()
-    return records, time.perf_counter() - start
+    return records, time.perf_counter() - start, process_seconds() - cpu_start
 
 
 def import_paths(store: SqlStore, paths: list[Path]) -> int:
@@ -107,9 +116,10 @@ def import_paths(store: SqlStore, paths: list[Path]) -> int:
         return store.import_records(iter_records(sources), "bench").records
 
 
-def report(backend: str, case: str, records: int, seconds: float) -> None:
+def report(backend: str, case: str, records: int, seconds: float, cpu: float) -> None:
     print(
-        f"{backend:<10} {case:<10} {records:>8} records {seconds:7.2f} s {records / seconds:>9,.0f} records/s"
+        f"| {backend} | {case} | {records} | {seconds:.2f} | {records / seconds:,.0f} "
+        f"| {cpu:.2f} | {records / cpu:,.0f} |"
     )
 
 
@@ -122,13 +132,14 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs")
+    print(f"load average before the run: {os.getloadavg()[0]:.2f}")
+    print("| backend | case | records | wall s | records/s | CPU s | records per CPU s |")
+    print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="nemecys-bench-") as folder:
         archive = Path(folder) / "all.zip"
         write_archive(archive, args.records)
         with collect([archive]) as sources:
-            start = time.perf_counter()
             parsed = list(iter_records(sources))
-            report("none", "parse", len(parsed), time.perf_counter() - start)
 
         cases: list[tuple[str, Callable[[], AbstractContextManager[str]]]] = [
             ("sqlite", lambda: sqlite_url(Path(folder)))
@@ -137,17 +148,17 @@ def main() -> None:
             cases.append(("postgresql", lambda: postgres_schema(args.postgres)))
         for name, make in cases:
             with make() as url, SqlStore.open(url) as store:
-                records, seconds = timed(lambda: import_paths(store, [archive]))
-                report(name, "zip", records, seconds)
-                records, seconds = timed(lambda: import_paths(store, [archive]))
-                report(name, "reimport", records, seconds)
+                records, seconds, cpu = timed(lambda: import_paths(store, [archive]))
+                report(name, "zip", records, seconds, cpu)
+                records, seconds, cpu = timed(lambda: import_paths(store, [archive]))
+                report(name, "reimport", records, seconds, cpu)
             with make() as url, SqlStore.open(url) as store:
-                records, seconds = timed(lambda: store.import_records(parsed, "bench").records)
-                report(name, "store", records, seconds)
+                records, seconds, cpu = timed(lambda: store.import_records(parsed, "bench").records)
+                report(name, "store", records, seconds, cpu)
             if PYSEC.is_dir():
                 with make() as url, SqlStore.open(url) as store:
-                    records, seconds = timed(lambda: import_paths(store, [PYSEC]))
-                    report(name, "pysec-yaml", records, seconds)
+                    records, seconds, cpu = timed(lambda: import_paths(store, [PYSEC]))
+                    report(name, "pysec-yaml", records, seconds, cpu)
 
 
 @contextmanager

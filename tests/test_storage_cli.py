@@ -293,7 +293,7 @@ def test_update_offline_changes_nothing(db_url: str, feed_server: str) -> None:
 
 
 def test_update_timeout_is_offline(tmp_path: Path) -> None:
-    # A listening socket that never answers: the connection opens, the response never comes.
+    # A listening socket that never responds: the connection opens, the response never comes.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)

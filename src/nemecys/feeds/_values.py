@@ -18,8 +18,9 @@ def invalid(origin: str, kind: str, message: str) -> InputError:
     return InputError(f"{origin}: invalid {kind}: {message}")
 
 
-# The `type(...) is` checks below are fast paths for what json and yaml return; the
-# isinstance checks against the collections.abc types took a tenth of the parse time.
+# The `type(...) is` checks below are fast paths for the dicts and lists that json and yaml
+# return. The isinstance checks against the collections.abc types took about a tenth of the
+# parse time.
 
 
 def mapping(value: object, origin: str, kind: str, where: str) -> Mapping[str, object]:

@@ -1,14 +1,16 @@
 """CSAF 2.0 advisories (OASIS Common Security Advisory Framework) as `Advisory` values.
 
 Medical device makers and CISA (the ICSMA series) publish advisories about devices in CSAF.
-A CSAF document covers several vulnerabilities and names products in a `product_tree`, so each
-vulnerability becomes one `Advisory` with the id `<tracking id>/<CVE>` (or `/<n>`, counting
-from 1, for a vulnerability without a CVE) and the CVE and other `ids` as aliases. Each product
-that the vulnerability's `product_status` lists becomes an `AffectedPackage` with:
+A CSAF document covers several vulnerabilities and names products in a `product_tree`. Each
+vulnerability becomes one `Advisory` with the id `<tracking id>/<CVE>`, or `<tracking id>/<n>`
+(counting from 1) for a vulnerability without a CVE or other id. The CVE and the other `ids`
+are its aliases. Each product that the vulnerability's `product_status` lists becomes an
+`AffectedPackage` with:
 
 - `name`: the product's full name as the tree gives it (`iScan Control Software: 4.0.0`),
-- `vendor`, `product`, `product_version`: the `vendor`, `product_name` and `product_version`
-  or `product_version_range` branch names above the product,
+- `vendor`, `product`, `product_version`: the `vendor`, `product_name` (or `product_family`)
+  and `product_version` or `product_version_range` branch names above the product; a product
+  listed in `full_product_names` without branches has its full name as `product`,
 - `status`: the `product_status` category (`known_affected`, `fixed`, `known_not_affected`, ...),
 - `remediation`: the text of every remediation that names the product or one of its groups,
 - `purl`/`cpe` from its `product_identification_helper`, and a `VERS` range when the
@@ -118,7 +120,7 @@ def parse_csaf(document: object, origin: str) -> list[Advisory]:
 
 @dataclass(frozen=True, slots=True)
 class _Context:
-    """What every vulnerability of one document shares."""
+    """Document-level values shared by every vulnerability of one CSAF document."""
 
     tracking_id: str
     title: str | None

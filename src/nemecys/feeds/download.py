@@ -3,8 +3,8 @@
 Sources: OSV's per-ecosystem archives (`<base>/<Ecosystem>/all.zip`), the CISA KEV catalog
 and the current EPSS scores. Every file is fetched into a temporary folder before anything is
 imported, so a failed or partial download never changes the database. A network failure
-(connection refused, no DNS, timeout) raises `OfflineError`, whose message says plainly that
-nemecys works offline with the database it has; an HTTP error status raises `DownloadError`.
+(connection refused, no DNS, timeout) raises `OfflineError`. Its message states plainly that
+nemecys works offline with the database it has. An HTTP error status raises `DownloadError`.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class OfflineError(NemecysError):
 
 
 class DownloadError(InputError):
-    """A feed host answered with an error status or sent more than the size limit."""
+    """A feed host returned an error status or sent more than the size limit."""
 
 
 @dataclass(frozen=True, slots=True)

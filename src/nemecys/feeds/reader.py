@@ -1,8 +1,8 @@
 """Read feed files, folders, zip archives and gzip files, and dispatch each document to its parser.
 
-`db import` accepts any mix of paths; every file is recognised by its content (or by the
-`--format` the user gives), so an OSV folder, an NVD API response, a CSAF advisory, the KEV
-catalog and an EPSS CSV can arrive in one call. Zip archives come from the internet (OSV
+`db import` accepts any mix of paths. Every file is recognised by its content (or by the
+`--format` option), so an OSV folder, an NVD API response, a CSAF advisory, the KEV catalog
+and an EPSS CSV can arrive in one call. Zip archives come from the internet (OSV
 publishes one per ecosystem), so they are read with limits: a maximum member count, a
 maximum size per member and for the whole archive (checked against the declared sizes before
 anything is decompressed, and enforced again while reading), and member names are used only
@@ -62,7 +62,7 @@ class Document:
 
 
 class UnrecognisedDocumentError(InputError):
-    """A well-formed JSON, YAML or CSV document that is none of the supported feed formats."""
+    """A well-formed JSON, YAML or CSV document that matches none of the supported feed formats."""
 
 
 @dataclass

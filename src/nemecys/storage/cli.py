@@ -2,8 +2,8 @@
 
 Registered on the `db` group by `nemecys.cli`. Errors in the input (an invalid record, an
 unreachable database) print one message and exit with code 2; the database is unchanged.
-An update that cannot reach a feed host says so and exits with 0, because the database it
-already has stays usable offline.
+An update that cannot reach a feed host prints that it works offline and exits with 0,
+because the database it already has stays usable.
 """
 
 from __future__ import annotations
@@ -185,9 +185,9 @@ def _print_summary(summary: ImportSummary, skipped: list[str], url: str) -> None
         highlight=False,
     )
     if skipped:
-        shown = ", ".join(skipped[:5]) + (", ..." if len(skipped) > 5 else "")
+        listed = ", ".join(skipped[:5]) + (", ..." if len(skipped) > 5 else "")
         out.print(
-            f"skipped {len(skipped)} files that are not advisory documents: {shown}",
+            f"skipped {len(skipped)} files that are not advisory documents: {listed}",
             markup=False,
             highlight=False,
         )

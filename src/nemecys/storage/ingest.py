@@ -1,8 +1,9 @@
 """Bulk import of feed records into the advisory database, in one transaction per import.
 
 Records arrive as a stream (the feed reader parses files as it goes) and are written in
-batches with multi-row INSERTs. The whole import runs in a single transaction, so an invalid
-record anywhere, an interrupted process or a database error leaves the database as it was.
+batches: executemany on SQLite, COPY on PostgreSQL. The whole import runs in a single
+transaction, so an invalid record anywhere, an interrupted process or a database error leaves
+the database as it was.
 
 For each advisory the stored copy with the same source and id decides what happens:
 
@@ -21,9 +22,11 @@ its own id, so its aliases merge nothing.
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -55,18 +58,20 @@ logger = logging.getLogger(__name__)
 Record = Advisory | KevEntry | EpssScore
 T = TypeVar("T")
 
-# Records written per batch. Larger batches mean fewer round trips; this size keeps a batch's
-# parsed records and rows to a few tens of MB.
+# Records written per batch. Larger batches mean fewer round trips, and this size keeps a
+# batch's parsed records and rows to a few tens of MB (an estimate for OSV-sized records).
 BATCH_SIZE = 5000
 # Values per `IN (...)` list; SQLite before 3.32 allows 999 bound parameters per statement.
 IN_CHUNK = 900
+# Rows an import must add to a PostgreSQL table before it refreshes the table's statistics.
+ANALYZE_AFTER_ROWS = 5000
 # Key of the PostgreSQL advisory lock that serialises imports ("neme" in ASCII).
 PG_IMPORT_LOCK = 0x6E656D65
 
 
 @dataclass
 class SourceCounts:
-    """What one import did with the records of one source (osv, nvd, csaf, kev, epss)."""
+    """Outcome counts of one import for one source (osv, nvd, csaf, kev or epss)."""
 
     records: int = 0
     new: int = 0
@@ -120,7 +125,7 @@ def run_import(
     """
     started = now_utc()
     clock = datetime.now(UTC)
-    with engine.begin() as connection:
+    with _automatic_gc_paused(), engine.begin() as connection:
         _lock_for_import(connection)
         writer = _Writer(connection)
         advisories: list[Advisory] = []
@@ -138,16 +143,36 @@ def run_import(
             if len(advisories) + len(kev) + len(epss) >= batch_size:
                 writer.write(advisories, kev, epss)
                 advisories, kev, epss = [], [], []
+                gc.collect(0)
                 if on_batch is not None:
                     on_batch(seen)
         writer.write(advisories, kev, epss)
         finished = now_utc()
         writer.log(started, finished, origin)
-        _refresh_statistics(connection, writer.written_tables)
+        _refresh_statistics(connection, writer.written_rows)
     seconds = (datetime.now(UTC) - clock).total_seconds()
     summary = ImportSummary(writer.import_id, started, finished, seconds, dict(writer.counts))
     logger.info("import %d finished: %d records in %.2f s", summary.import_id, seen, seconds)
     return summary
+
+
+@contextmanager
+def _automatic_gc_paused() -> Iterator[None]:
+    """Turn off Python's automatic cycle collection for the duration of an import.
+
+    Parsing and batching create many container objects, and the automatic passes over
+    them cost about a sixth of the import's CPU time (benchmarks/bench_import.py). The
+    import collects the youngest generation after each batch instead, so reference cycles
+    do not pile up. The setting is process-wide, so other threads run without automatic
+    collection meanwhile; the previous state is restored afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _lock_for_import(connection: Connection) -> None:
@@ -159,23 +184,26 @@ def _lock_for_import(connection: Connection) -> None:
     elif connection.dialect.name == "postgresql":
         connection.execute(select(func.pg_advisory_xact_lock(PG_IMPORT_LOCK)))
         # Every statement of an import looks rows up by key. On tables without statistics
-        # (new, or grown since autovacuum last ran) the planner guesses that an IN list of a
-        # few hundred keys matches most rows and scans the whole table per batch, which
-        # made re-importing 50,000 records 12 times slower (benchmarks/bench_import.py).
+        # (new, or grown since autovacuum last ran), the planner guesses that an IN list of a
+        # few hundred keys matches most rows, so it scans the whole table for each batch.
+        # That made re-importing 50,000 records 12 times slower (benchmarks/bench_import.py).
         # SET LOCAL keeps the setting to this transaction.
         connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
 
 
-def _refresh_statistics(connection: Connection, tables: Iterable[str]) -> None:
-    """Update PostgreSQL's planner statistics of the tables an import wrote to.
+def _refresh_statistics(connection: Connection, written_rows: Mapping[str, int]) -> None:
+    """Update PostgreSQL's planner statistics of the tables that an import grew.
 
     Queries right after a large import would otherwise plan with the statistics of the
-    smaller tables, until autovacuum gets to them.
+    smaller tables until autovacuum gets to them. ANALYZE samples a fixed number of rows, so
+    it took about half a second on a table of 50,000 advisories whatever the import wrote.
+    Small imports skip it.
     """
     if connection.dialect.name != "postgresql":
         return
-    for table in sorted(tables):
-        connection.exec_driver_sql(f'ANALYZE "{table}"')
+    for table, rows in sorted(written_rows.items()):
+        if rows >= ANALYZE_AFTER_ROWS:
+            connection.exec_driver_sql(f'ANALYZE "{table}"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +220,7 @@ class _Writer:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.counts: defaultdict[str, SourceCounts] = defaultdict(SourceCounts)
-        self.written_tables: set[str] = set()
+        self.written_rows: Counter[str] = Counter()  # rows inserted per table
         self.import_id = 1 + (
             connection.execute(select(func.coalesce(func.max(ImportRow.import_id), 0))).scalar_one()
         )
@@ -216,6 +244,7 @@ class _Writer:
         SQLAlchemy sends a psycopg executemany as one pipelined statement per row, which
         took half the client time of an import; COPY streams the rows in one command.
         """
+        self.written_rows[str(model.__tablename__)] += len(rows)
         raw: object = self.connection.connection.dbapi_connection
         if not isinstance(raw, psycopg.Connection):
             self.connection.execute(insert(model), rows)
@@ -284,7 +313,6 @@ class _Writer:
                 )
         if not to_write:
             return
-        self.written_tables.update(("advisories", "aliases"))
         self._insert(
             AdvisoryRow,
             [
@@ -352,13 +380,10 @@ class _Writer:
             packages.extend({**keys, "purl_type": t, "name": n} for t, n in package_keys)
             cpes.extend({**keys, "vendor": v, "product": p} for v, p in cpe_keys)
         if packages:
-            self.written_tables.add(PackageIndexRow.__tablename__)
             self._insert(PackageIndexRow, packages)
         if cpes:
-            self.written_tables.add(CpeIndexRow.__tablename__)
             self._insert(CpeIndexRow, cpes)
         if products:
-            self.written_tables.add(ProductRow.__tablename__)
             self._insert(ProductRow, products)
 
     def _link(self, id_sets: list[tuple[str, ...]]) -> None:
@@ -447,7 +472,6 @@ class _Writer:
         for part in chunks(replaced):
             self.connection.execute(delete(KevRow).where(KevRow.cve.in_(part)))
         if rows_to_write:
-            self.written_tables.add(KevRow.__tablename__)
             self._insert(KevRow, rows_to_write)
 
     def _epss(self, batch: list[EpssScore]) -> None:
@@ -488,7 +512,6 @@ class _Writer:
         for part in chunks(replaced):
             self.connection.execute(delete(EpssRow).where(EpssRow.cve.in_(part)))
         if rows_to_write:
-            self.written_tables.add(EpssRow.__tablename__)
             self._insert(EpssRow, rows_to_write)
 
     # -- import log ---------------------------------------------------------------------------

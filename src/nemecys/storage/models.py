@@ -1,8 +1,8 @@
 """SQLAlchemy 2 ORM models of the advisory database.
 
-An advisory is stored whole, as the JSON of the normalised `Advisory`, keyed by its source and
-id; the other tables are indexes built from it at import time so the matcher's lookups are
-single indexed queries:
+An advisory is stored whole, as the JSON of the normalised `Advisory`, keyed by its id and
+source. The other tables are indexes built from it at import time, so that each lookup of the
+matcher is a single indexed query:
 
 - `aliases`: every advisory id and alias, mapped to a vulnerability number. Advisories that
   share any id get the same number (they describe one vulnerability).

@@ -2,7 +2,7 @@
 
 Queries return the stored advisories with their `aliases` completed: an advisory carries every
 id of the vulnerability it belongs to (its own aliases first, then the other ids that the
-alias table links to it, sorted). Withdrawn advisories are never returned by these queries.
+alias table links to it, sorted). The `AdvisoryStore` queries never return withdrawn advisories.
 """
 
 from __future__ import annotations
