@@ -322,6 +322,7 @@ def _register_groups() -> None:
     from nemecys.vulns import cli as vulns_cli
 
     sbom_cli.app.command("scan")(vulns_cli.scan)
+    sbom_cli.app.command("triage")(vulns_cli.triage)
     app.add_typer(sbom_cli.app, name="sbom")
     app.add_typer(storage_cli.app, name="db")
 
