@@ -258,3 +258,30 @@ def test_attribute_leak_of_memorising_model(tmp_path: Path) -> None:
     assert leaky.attack_members.low > leaky.attack_nonmembers.high
     assert abs(leaky.baseline_members.value - 0.5) < 0.1  # imputation is at chance
     assert not results["regularised"].leaks
+
+
+def test_dp_tradeoff_in_report(cancer_forest: Path, tmp_path: Path) -> None:
+    pytest.importorskip("diffprivlib", exc_type=ImportError)
+    out = tmp_path / "report"
+    args = [
+        "ml-audit",
+        "--train", str(cancer_forest / "train.csv"),
+        "--heldout", str(cancer_forest / "heldout.parquet"),
+        "--patient-id", "patient_id",
+        "--label", "target",
+        "--model", str(cancer_forest / "model.skops"),
+        "--references", "4",
+        "--attacks", "lira-offline,rmia-offline",
+        "--dp-epsilons", "1",
+        "--jobs", "2",
+        "-o", str(out),
+    ]  # fmt: skip
+    result = runner.invoke(_app(), args)
+    assert result.exit_code == 0, result.output
+    document = json.loads((out / "ml-audit.json").read_text(encoding="utf-8"))
+    labels = [point["label"] for point in document["dp_tradeoff"]["points"]]
+    assert labels == ["no mitigation", "dp ε=1"]
+    assert document["dp_tradeoff"]["family"] == "random_forest"
+    html = (out / "ml-audit.html").read_text(encoding="utf-8")
+    assert "DP trade-off" in html
+    assert html.count("<svg") >= 5

@@ -223,3 +223,31 @@ def test_factory_recipe_from_file(split: Path, tmp_path: Path) -> None:
     result = run_audit(_config(split, reference_factory=f"{factory}:build", n_jobs=2))
     assert "factory" in result.recipe_description
     assert result.verdict.outcome in {"pass", "fail", "inconclusive"}
+
+
+def test_lightgbm_native_model(cancer: pd.DataFrame, tmp_path: Path) -> None:
+    lightgbm = pytest.importorskip("lightgbm")
+    X = cancer.drop(columns=["patient_id", "target"])
+    booster = lightgbm.LGBMClassifier(n_estimators=5, num_leaves=4, verbose=-1)
+    booster.fit(X, cancer["target"])
+    booster.booster_.save_model(str(tmp_path / "model.txt"))
+    model = load_model(tmp_path / "model.txt", model_format="lightgbm")
+    np.testing.assert_allclose(model.predict_proba(X), booster.predict_proba(X), atol=1e-6)
+
+
+def test_torchscript_needs_unsafe_flag(tmp_path: Path) -> None:
+    path = tmp_path / "model.pt"
+    path.write_bytes(b"not a model")
+    with pytest.raises(InputError, match="TorchScript archive contains code"):
+        load_model(path)
+
+
+def test_torchscript_model(cancer: pd.DataFrame, tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch", reason="PyTorch is optional and not installed")
+    X = cancer.drop(columns=["patient_id", "target"])
+    network = torch.nn.Sequential(torch.nn.Linear(X.shape[1], 2), torch.nn.Softmax(dim=1))
+    torch.jit.script(network).save(str(tmp_path / "model.pt"))
+    model = load_model(tmp_path / "model.pt", unsafe_load=True, class_labels=[0, 1])
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)

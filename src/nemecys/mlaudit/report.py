@@ -29,6 +29,11 @@ def _percent(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value * 100:.2f} %"
 
 
+def _p_value(value: float) -> str:
+    # The normal approximation underflows to 0 for large samples.
+    return "< 1e-300" if value < 1e-300 else f"{value:.2g}"
+
+
 def _game_rows(result: AuditResult, game: str) -> list[dict[str, Any]]:
     rows = []
     for name, outcome in result.attacks.items():
@@ -52,7 +57,7 @@ def _game_rows(result: AuditResult, game: str) -> list[dict[str, Any]]:
             {
                 "name": name,
                 "auc": selected.roc.auc,
-                "auc_p": selected.roc.auc_p_value,
+                "auc_p": _p_value(selected.roc.auc_p_value),
                 "advantage": selected.roc.max_advantage,
                 "cells": cells,
             }
