@@ -26,7 +26,7 @@ from rich.progress import (
     Progress,
     TaskID,
     TextColumn,
-    TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
@@ -103,7 +103,7 @@ class _DelayedProgress:
         self.started = time.monotonic()
         columns = [TextColumn("{task.description}"), BarColumn()]
         columns.append(DownloadColumn() if bytes_ else MofNCompleteColumn())
-        columns.append(TimeElapsedColumn())
+        columns.append(TimeRemainingColumn())
         self.progress = Progress(*columns, console=console, transient=True)
         self.task: TaskID | None = None
 

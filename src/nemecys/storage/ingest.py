@@ -242,7 +242,8 @@ class _Writer:
         """Insert rows, with COPY on PostgreSQL through psycopg.
 
         SQLAlchemy sends a psycopg executemany as one pipelined statement per row, which
-        took half the client time of an import; COPY streams the rows in one command.
+        took over 40 % of the client CPU time of an import. COPY streams the rows in one
+        command.
         """
         self.written_rows[str(model.__tablename__)] += len(rows)
         raw: object = self.connection.connection.dbapi_connection
