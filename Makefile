@@ -12,7 +12,7 @@ OUT ?= out/nightscout
 $(BIN)/nemecys: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ml]'
 	touch $@
 
 install: $(BIN)/nemecys
