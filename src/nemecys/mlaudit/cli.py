@@ -107,8 +107,8 @@ def ml_audit(
         Path | None,
         typer.Option(
             "--model",
-            help="Trained model: .skops, .onnx, XGBoost .ubj/.json, LightGBM .txt, TorchScript "
-            ".pt, or .joblib/.pkl with --unsafe-load.",
+            help="Trained model: .skops, .onnx, XGBoost .ubj, TorchScript .pt, .joblib/.pkl "
+            "with --unsafe-load; other names (LightGBM .txt) need --model-format.",
         ),
     ] = None,
     outputs: Annotated[

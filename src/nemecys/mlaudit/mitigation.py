@@ -23,7 +23,7 @@ BOUNDS_MARGIN = 0.1
 
 @dataclass(frozen=True)
 class TradeoffSection:
-    """What the report shows of a trade-off run."""
+    """Figure, caption and JSON summary of a trade-off run, for the report."""
 
     svg: str
     caption: str
@@ -75,7 +75,7 @@ def run_dp_tradeoff(
     X = data.X.to_numpy(dtype=np.float64)
     y = data.y
     classes = sorted(set(y.tolist()), key=str)
-    # NOTE: bounds read from the pool leak the feature ranges; a production DP claim needs
+    # NOTE: bounds read from the pool leak the feature ranges. A production DP claim needs
     # bounds from the device's measuring range or a clinical reference range.
     bounds = dp.FeatureBounds.from_data(X, margin=BOUNDS_MARGIN)
     variants = [
