@@ -84,8 +84,8 @@ def _cross_fitted_proba(
     inputs: NDArray[np.float64], target: NDArray[np.int64], n_classes: int, seed: int
 ) -> NDArray[np.float64]:
     """Out-of-fold class probabilities of a gradient-boosting imputer, columns 0..n_classes-1."""
-    from sklearn.ensemble import HistGradientBoostingClassifier  # type: ignore[import-untyped]
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(seed)
     fold = rng.permutation(np.arange(len(target)) % FOLDS)

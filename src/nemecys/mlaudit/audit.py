@@ -245,9 +245,9 @@ def _outputs_probability(config: AuditConfig, data: AuditData) -> tuple[FloatArr
 
 def _distribution_check(data: AuditData, seed: int) -> DistributionCheck | None:
     """Cross-validated AUC of telling members from non-members by their records alone."""
-    from sklearn.ensemble import HistGradientBoostingClassifier  # type: ignore[import-untyped]
-    from sklearn.model_selection import cross_val_predict  # type: ignore[import-untyped]
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import cross_val_predict
+    from threadpoolctl import threadpool_limits
 
     from nemecys.mlaudit.attribute import _encode
 

@@ -218,7 +218,7 @@ def _require(module: str, purpose: str) -> None:
 
 def _load_skops(path: Path, unsafe_load: bool) -> Any:
     _require("skops", "loading a .skops model")
-    import skops.io as sio  # type: ignore[import-untyped]
+    import skops.io as sio
 
     try:
         untrusted = sio.get_untrusted_types(file=path)
@@ -247,7 +247,7 @@ def _load_pickle(path: Path, fmt: str, unsafe_load: bool) -> Any:
             "code stored in it. Save the model with skops (skops.io.dump) or ONNX instead, or "
             "pass --unsafe-load if you trust where the file came from."
         )
-    import joblib  # type: ignore[import-untyped]
+    import joblib
 
     try:
         return joblib.load(path)
@@ -268,7 +268,7 @@ def _default_labels(labels: NDArray[Any], n_columns: int, path: Path) -> NDArray
 
 def _load_onnx(path: Path, labels: NDArray[Any]) -> OnnxModel:
     _require("onnxruntime", "loading an ONNX model")
-    import onnxruntime  # type: ignore[import-untyped]
+    import onnxruntime
 
     try:
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])

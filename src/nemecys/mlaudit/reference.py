@@ -25,7 +25,7 @@ from typing import Any, Protocol, TypeAlias
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sklearn.base import clone  # type: ignore[import-untyped]
+from sklearn.base import clone
 
 from nemecys.errors import InputError
 from nemecys.fileio import write_atomic
@@ -277,7 +277,7 @@ def train_references(
     With `cache_dir`, finished models' outputs are stored under a key made from the recipe,
     the data and the split, and reused by a later call with the same inputs.
     """
-    from joblib import Parallel, delayed  # type: ignore[import-untyped]
+    from joblib import Parallel, delayed
 
     n_patients = int(patient_index.max()) + 1
     patient_in = assign_patients(n_models, n_patients, fraction, seed)
