@@ -321,6 +321,9 @@ def _register_groups() -> None:
     from nemecys.storage import cli as storage_cli
     from nemecys.vulns import cli as vulns_cli
 
+    from nemecys.mlaudit import cli as mlaudit_cli
+
+    app.command("ml-audit")(mlaudit_cli.ml_audit)
     sbom_cli.app.command("scan")(vulns_cli.scan)
     sbom_cli.app.command("triage")(vulns_cli.triage)
     app.add_typer(sbom_cli.app, name="sbom")
