@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from defusedxml import ElementTree
-from sklearn.datasets import load_breast_cancer  # type: ignore[import-untyped]
+from sklearn.datasets import load_breast_cancer
 
 from nemecys.mlaudit.analytic import check_dp_bound_at_fprs
 from nemecys.mlaudit.dp import (
@@ -135,7 +135,7 @@ def test_regularisation_maps_to_estimator() -> None:
 
 
 def test_dp_models_leave_default_accountant(cancer: Any) -> None:
-    from diffprivlib.accountant import BudgetAccountant  # type: ignore[import-untyped]
+    from diffprivlib.accountant import BudgetAccountant
 
     X, y, bounds = cancer
     before = len(BudgetAccountant.load_default(None).spent_budget)

@@ -38,11 +38,11 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.ensemble import RandomForestClassifier  # type: ignore[import-untyped]
-from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
-from sklearn.naive_bayes import GaussianNB  # type: ignore[import-untyped]
-from sklearn.pipeline import make_pipeline  # type: ignore[import-untyped]
-from sklearn.preprocessing import FunctionTransformer, StandardScaler  # type: ignore[import-untyped]
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from nemecys.mlaudit.accounting import epsilon as rdp_epsilon
 from nemecys.mlaudit.accounting import noise_multiplier_for_epsilon
@@ -234,8 +234,8 @@ class TrainingVariant:
         return RandomForestClassifier(random_state=seed, **options)
 
     def _build_dp(self, options: dict[str, Any], seed: int | None) -> Any:
-        from diffprivlib import models as dp_models  # type: ignore[import-untyped]
-        from diffprivlib.accountant import BudgetAccountant  # type: ignore[import-untyped]
+        from diffprivlib import models as dp_models
+        from diffprivlib.accountant import BudgetAccountant
 
         assert self.bounds is not None  # checked in __post_init__
         n_features = self.bounds.n_features
