@@ -19,11 +19,57 @@ from typer.testing import CliRunner
 
 from nemecys.cli import app
 from nemecys.storage.engine import display_url, resolve_url
+from nemecys.storage.store import SqlStore
 
 from ._storage_support import BACKENDS, database_url
 from .conftest import shared
 
 runner = CliRunner()
+
+# An NVD CVE API 2.0 response page with one record, its values written for this test.
+NVD_RESPONSE: dict[str, Any] = {
+    "resultsPerPage": 1,
+    "startIndex": 0,
+    "totalResults": 1,
+    "format": "NVD_CVE",
+    "version": "2.0",
+    "timestamp": "2024-06-01T00:00:00.000",
+    "vulnerabilities": [
+        {
+            "cve": {
+                "id": "CVE-2023-1968",
+                "sourceIdentifier": "ics-cert@hq.dhs.gov",
+                "published": "2023-04-28T22:15:09.000",
+                "lastModified": "2023-05-08T17:12:46.000",
+                "vulnStatus": "Analyzed",
+                "descriptions": [
+                    {
+                        "lang": "en",
+                        "value": "Universal Copy Service binds to an unrestricted IP address.",
+                    }
+                ],
+                "configurations": [
+                    {
+                        "nodes": [
+                            {
+                                "operator": "OR",
+                                "negate": False,
+                                "cpeMatch": [
+                                    {
+                                        "vulnerable": True,
+                                        "criteria": "cpe:2.3:a:illumina:universal_copy_service:*:*:*:*:*:*:*:*",
+                                        "versionStartIncluding": "2.0.0",
+                                        "versionEndExcluding": "3.0.0",
+                                    }
+                                ],
+                            }
+                        ]
+                    }
+                ],
+            }
+        }
+    ],
+}
 
 EPSS_CSV = "#model_version:v2023.03.01,score_date:2024-06-01T00:00:00+0000\ncve,epss,percentile\nCVE-2024-22194,0.00045,0.17\nCVE-2021-44228,0.97565,0.99998\n"
 
@@ -111,7 +157,10 @@ def test_broken_file_leaves_database_unchanged(db_url: str, tmp_path: Path) -> N
 def test_import_all_kinds_in_one_call(db_url: str, tmp_path: Path) -> None:
     epss = tmp_path / "epss_scores-2024-06-01.csv"
     epss.write_text(EPSS_CSV, encoding="utf-8")
+    nvd = tmp_path / "nvd-page.json"
+    nvd.write_text(json.dumps(NVD_RESPONSE), encoding="utf-8")
     paths = [
+        nvd,
         shared("vulndb/osv-pypi/vulns/case-utils"),
         shared("vulndb/csaf-medical/icsma/2023/icsma-23-117-01.json"),
         shared("vulndb/kev/known_exploited_vulnerabilities.json"),
@@ -126,7 +175,13 @@ def test_import_all_kinds_in_one_call(db_url: str, tmp_path: Path) -> None:
     assert counts["kev"] == 1404
     assert counts["epss"] == 2
     assert counts["osv"] >= 1
+    assert counts["nvd"] == 1
     assert status_of(db_url)["epss_date"] == "2024-06-01T00:00:00.000000Z"
+    with SqlStore.open(db_url) as store:
+        (advisory,) = store.advisories_for_cpe("illumina", "universal_copy_service")
+        assert advisory.id == "CVE-2023-1968"
+        assert "ICSMA-23-117-01/CVE-2023-1968" in advisory.aliases
+        assert advisory.affected[0].ranges[0].vers == "vers:generic/>=2.0.0|<3.0.0"
 
 
 def test_default_database_location(tmp_path: Path) -> None:

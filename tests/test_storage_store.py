@@ -258,6 +258,22 @@ def test_failed_import_changes_nothing(store: SqlStore) -> None:
     assert after.aliases == before.aliases
 
 
+def test_interrupted_import_changes_nothing(store: SqlStore) -> None:
+    store.import_records([osv("KEEP-2")])
+
+    def records() -> Iterator[Record]:
+        yield from (osv(f"BULK-{n}") for n in range(12_000))
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        store.import_records(records())
+
+    # Two full batches were written inside the transaction before the interrupt.
+    assert store.advisory("BULK-1") is None
+    assert store.advisory("KEEP-2") is not None
+    assert [s.records for s in store.status().sources] == [1]
+
+
 def test_csaf_medical_products(store: SqlStore) -> None:
     store.import_records(
         iter_records(collect([shared("vulndb/csaf-medical/icsma/2023/icsma-23-117-01.json")]))
