@@ -317,11 +317,10 @@ def import_(
 
 def _register_groups() -> None:
     # Each subsystem owns its command group; this is the only place they meet.
+    from nemecys.mlaudit import cli as mlaudit_cli
     from nemecys.sbom import cli as sbom_cli
     from nemecys.storage import cli as storage_cli
     from nemecys.vulns import cli as vulns_cli
-
-    from nemecys.mlaudit import cli as mlaudit_cli
 
     app.command("ml-audit")(mlaudit_cli.ml_audit)
     sbom_cli.app.command("scan")(vulns_cli.scan)
