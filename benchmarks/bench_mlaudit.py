@@ -19,13 +19,20 @@ Setting, built in this process from scikit-learn's breast cancer table (569 pati
   times per record.
 
 Evaluation scores of all targets are pooled. For each attack the benchmark reports TPR at
-0.1 % and 1 % FPR with the threshold set on the pooled evaluation non-members (at most
-⌊FPR·n⌋ of them above it, the same rule for every attack), the Clopper-Pearson 95 % interval
-of that TPR, AUC, and wall time. nemecys's time includes training its reference models.
+0.1 % and 1 % FPR, the Clopper-Pearson 95 % interval of that TPR, AUC, and wall time. The
+threshold for each FPR is set on the pooled evaluation non-members, with at most ⌊FPR·n⌋ of
+them above it, the same rule for every attack. nemecys's time includes training its reference models.
 ML Privacy Meter is not run: its PyPI release 1.0.1 imports TensorFlow, PyTorch and Opacus
 when loaded.
 
+With `--tradeoff DIR` the script instead measures the mitigation trade-off
+(`nemecys.mlaudit.tradeoff.run_recipe_tradeoff`) for random forests and logistic regression:
+no mitigation, diffprivlib DP at ε = 0.5, 1, 2, 4, 8 and four regularisation strengths, each
+recipe attacked with `--references` reference models. It prints one table per family and
+writes `tradeoff-<family>.svg` into DIR.
+
     .venv/bin/python benchmarks/bench_mlaudit.py --targets 32 --references 64
+    .venv/bin/python benchmarks/bench_mlaudit.py --tradeoff benchmarks/results --references 32
 """
 
 from __future__ import annotations
@@ -55,8 +62,16 @@ from sklearn.ensemble import RandomForestClassifier
 
 from nemecys.mlaudit import metrics
 from nemecys.mlaudit.attacks import AttackParams, choose_prob_clip, score_attack, tune_rmia_a
+from nemecys.mlaudit.dp import (
+    FeatureBounds,
+    TrainingVariant,
+    baseline_variant,
+    dp_variants,
+    regularisation_variants,
+)
 from nemecys.mlaudit.models import probability_of_labels
 from nemecys.mlaudit.reference import CallableRecipe, train_references
+from nemecys.mlaudit.tradeoff import plot_tradeoff, run_recipe_tradeoff
 
 ROOT = Path(__file__).resolve().parents[1]
 FPRS = (0.001, 0.01)
@@ -301,6 +316,55 @@ def timed(label: str, step: Callable[[], Any]) -> Any:
     return result
 
 
+TRADEOFF_EPSILONS = (0.5, 1.0, 2.0, 4.0, 8.0)
+# min_samples_leaf for forests, 1/C for logistic regression on features scaled to [0, 1].
+TRADEOFF_STRENGTHS = {
+    "random_forest": (2.0, 5.0, 10.0, 20.0),
+    "logistic_regression": (0.01, 0.1, 1.0, 10.0),
+}
+
+
+def run_tradeoff_benchmark(folder: Path, references: int, seed: int, jobs: int) -> None:
+    """Print the DP and regularisation trade-off of two families and plot each as SVG."""
+    X, y = load_breast_cancer(return_X_y=True)
+    # Bounds from the whole pool: they do not depend on which patients train a model.
+    bounds = FeatureBounds.from_data(X)
+    for family in ("random_forest", "logistic_regression"):
+        variants: list[TrainingVariant] = [
+            baseline_variant(family, bounds=bounds if family == "logistic_regression" else None),
+            *dp_variants(family, TRADEOFF_EPSILONS, bounds, classes=[0, 1]),
+            *regularisation_variants(
+                family,
+                TRADEOFF_STRENGTHS[family],
+                bounds=bounds if family == "logistic_regression" else None,
+            ),
+        ]
+        started = time.perf_counter()
+        result = run_recipe_tradeoff(variants, X, y, n_reference=references, seed=seed, n_jobs=jobs)
+        print(f"\n{family}: {time.perf_counter() - started:.1f} s, {references} models a recipe")
+        print(
+            "| variant | accuracy | strongest attack | TPR @ 0.1 % FPR [95 % CI] "
+            "| DP bound @ 0.1 % | TPR @ 1 % FPR [95 % CI] | DP bound @ 1 % | AUC |"
+        )
+        print("| --- | ---: | --- | --- | ---: | --- | ---: | ---: |")
+        for point in result.points:
+            cells = []
+            for fpr in (0.001, 0.01):
+                rate = point.at(fpr)
+                bound = "-" if rate.allowed_tpr is None else f"{rate.allowed_tpr:.2%}"
+                cells.append(
+                    f"{rate.tpr.value:.2%} [{rate.tpr.low:.2%}, {rate.tpr.high:.2%}] | {bound}"
+                )
+            print(
+                f"| {point.label} | {point.utility:.3f} | {point.attack} | {cells[0]} "
+                f"| {cells[1]} | {point.auc:.3f} |"
+            )
+        path = plot_tradeoff(
+            result, folder / f"tradeoff-{family}.svg", title=f"{family}, breast cancer"
+        )
+        print(f"wrote {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--targets", type=int, default=32, help="target models (default 32)")
@@ -325,12 +389,22 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="processes for reference training")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--tradeoff",
+        type=Path,
+        metavar="DIR",
+        help="measure the DP and regularisation trade-off instead and write SVG plots to DIR",
+    )
+    parser.add_argument(
         "--json",
         type=Path,
         default=ROOT / "benchmarks" / "results" / "bench_mlaudit.json",
         help="where to write the results as JSON",
     )
     args = parser.parse_args()
+    if args.tradeoff is not None:
+        warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*L-BFGS-B")
+        run_tradeoff_benchmark(args.tradeoff, args.references, args.seed, args.jobs)
+        return
 
     # ART warns that PyTorch is missing and scikit-learn warns about feature names; neither
     # changes the results.

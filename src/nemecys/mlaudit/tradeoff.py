@@ -18,7 +18,7 @@ Two ways to attack:
   models, and reports the strongest attack at each FPR.
 
 For a DP variant each point also carries the largest TPR that (ε, δ)-DP allows at the upper
-confidence bound of the measured FPR, so a measurement above it shows at a glance that the DP
+confidence bound of the measured FPR. A measurement above it shows at a glance that the DP
 claim or its implementation is wrong. `plot_tradeoff` draws the result as an SVG file.
 """
 
@@ -273,6 +273,10 @@ def run_recipe_tradeoff(
     attacked with the others as references, at thresholds fixed from the others' non-members.
     Utility is the models' accuracy on the rows they did not see. The TPR reported at each
     FPR is the strongest attack's; `TradeoffPoint.attack` names the strongest at the first FPR.
+
+    NOTE: `membership_attack` builds every model with `variant.build()`, so a variant without
+    `random_state` (the default) draws fresh DP noise or forest randomness in each run, and
+    its results are not reproducible. `run_tradeoff` seeds each training.
     """
     from nemecys.mlaudit.attacks import membership_attack
 
