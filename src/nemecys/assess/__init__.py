@@ -245,9 +245,9 @@ class _Scorer:
         self._locations = _element_locations(prepared.loaded)
 
         self._control_order = {c.id: i for i, c in enumerate(prepared.index.model.controls)}
-        # Controls by what they name (a catalog id, a rule id or a threat id), split into
-        # system-wide ones and ones listed per target, so a threat looks up only controls
-        # that name it and cover one of its scope ids.
+        # Controls are indexed by what they name (a catalog id, a rule id or a threat id) and
+        # split into system-wide ones and ones listed per target. A threat then looks up only
+        # the controls that name it and cover one of its scope ids.
         self._named: dict[str, list[Control]] = defaultdict(list)
         self._global: dict[str, list[Control]] = defaultdict(list)
         self._targeted: dict[tuple[str, str], list[Control]] = defaultdict(list)

@@ -1,8 +1,8 @@
 """Exploitability and severity of one derived threat, before and after controls.
 
-Exploitability is the CVSS v3.1 exploitability sub-score of metrics derived from where the
-attacker must be (the flow's network or the interface kind) and what authentication stands in
-the way; the rule may pin any metric. Severity is the worst harm of the clinical functions the
+Exploitability is the CVSS v3.1 exploitability sub-score. Its metrics come from where the
+attacker must be (the flow's network or the interface kind) and from the authentication the
+attacker must pass, unless the rule pins a metric. Severity is the worst harm of the clinical functions the
 threat reaches for the objectives it attacks, or the data's own need when no function is
 reached, raised when several patients can be harmed at once. Implemented controls lower
 either by whole levels, never below the lowest level, which keeps the result monotonic.
@@ -264,7 +264,7 @@ def score_severity(index: ModelIndex, threat: DerivedThreat, rubric: Rubric) -> 
 
 
 def control_applies(control: Control, threat: DerivedThreat) -> bool:
-    """Whether a model control closes `threat`: it names the rule or threat, and covers its element."""
+    """Return whether a model control closes `threat`: it names the rule or threat and covers its element."""
     named = (
         (control.catalog is not None and control.catalog in threat.rule.spec.controls)
         or threat.rule.id in control.mitigates

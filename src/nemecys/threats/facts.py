@@ -50,7 +50,7 @@ class Target(StrEnum):
 
 
 class Network(StrEnum):
-    """Where an attacker must be to reach a flow: the basis of the CVSS attack vector."""
+    """Attacker position needed to reach a flow, the basis of the CVSS attack vector."""
 
     INTERNET = "internet"
     LOCAL_NETWORK = "local_network"
@@ -263,8 +263,8 @@ FACTS: dict[Target, dict[str, FactSpec]] = {
 
 LEVEL_RANK = {Level.NONE: 0, Level.LOW: 1, Level.MEDIUM: 2, Level.HIGH: 3}
 
-# Default reach of a component kind when the model leaves `patients` unset: equipment worn by
-# or used for one patient reaches one; shared servers and hospital systems reach many.
+# Default reach of a component kind when the model leaves `patients` unset. Equipment worn by
+# or used for one patient reaches one, while shared servers and hospital systems reach many.
 _SINGLE_PATIENT_KINDS = frozenset(
     {ComponentKind.DEVICE, ComponentKind.SENSOR, ComponentKind.IMPLANT, ComponentKind.MOBILE_APP}
 )
@@ -419,7 +419,7 @@ class ModelIndex:
         if ZoneKind.INTERNET in (source, destination):
             return Network.INTERNET
         # One zone, the body and home of one patient, or two segments of a hospital network
-        # are joined locally; any other pair of zones is joined over the internet.
+        # are joined locally. Any other pair of zones is joined over the internet.
         same_zone = self.zone_id(flow.source) == self.zone_id(flow.destination)
         both_hospital = source is destination is ZoneKind.HOSPITAL_NETWORK
         if same_zone or both_hospital or {source, destination} <= _LOCAL_ZONE_KINDS:
