@@ -10,7 +10,7 @@ Only the CLI turns these into exit codes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -38,6 +38,12 @@ class Problem:
     expected: str | None = None
     hint: str | None = None
     path: str | None = None  # where inside the document, e.g. flows[2].source
+
+    def located_in(self, file: Path) -> Problem:
+        """Return this problem with `file` as its location when it has none."""
+        if self.location is not None:
+            return self
+        return replace(self, location=Location(file))
 
     def render(self) -> str:
         head = f"{self.location}: " if self.location else ""

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from nemecys.errors import LibraryError, Location, ModelError, Problem
+from nemecys.errors import LibraryError, ModelError
 from nemecys.model.loader import pydantic_problems
 from nemecys.model.schema import Severity
 from nemecys.model.yamlsource import load_yaml
@@ -161,12 +161,7 @@ def _load(path: Path, cls: type[RiskMatrix] | type[Rubric], what: str) -> RiskMa
         return cls.model_validate(data)
     except ValidationError as exc:
         problems = pydantic_problems(exc, source)
-        problems = [
-            p
-            if p.location
-            else Problem(p.message, Location(path), p.value, p.expected, p.hint, p.path)
-            for p in problems
-        ]
+        problems = [p.located_in(path) for p in problems]
         raise LibraryError(f"the {what} {path} is invalid", problems) from None
 
 

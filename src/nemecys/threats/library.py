@@ -275,10 +275,7 @@ def _load_file(
 
 
 def _relocate(problems: list[Problem], path: Path) -> list[Problem]:
-    return [
-        p if p.location else Problem(p.message, Location(path), p.value, p.expected, p.hint, p.path)
-        for p in problems
-    ]
+    return [p.located_in(path) for p in problems]
 
 
 def describe_path(path: tuple[str | int, ...]) -> str:
