@@ -52,6 +52,7 @@ def test_check_fails_then_passes_after_decisions(minimal_model: Path) -> None:
     result = runner.invoke(app, ["check", str(minimal_model)])
     # Accepting an unacceptable risk does not pass the gate; a decision closes only high risks.
     unacceptable = [line for line in result.output.splitlines() if "unacceptable" in line]
+    assert "needs a decision" not in result.output
     assert (result.exit_code == 1) == bool(unacceptable), result.output
 
 
@@ -211,3 +212,36 @@ def test_user_library_overrides_and_broken_rule(tmp_path: Path, minimal_model: P
     assert result.exit_code == 2
     assert "rule ACME-PUMP-001: invalid condition" in result.output
     assert "did you mean 'interfaces'?" in result.output
+
+
+def test_custom_matrix_must_be_monotonic(tmp_path: Path, minimal_model: Path) -> None:
+    from nemecys.risk.policy import _policy_file
+
+    matrix = _policy_file("matrix.yaml").read_text(encoding="utf-8")
+    # Make a critical harm with very high exploitability rank below its neighbour.
+    broken = matrix.replace(
+        "catastrophic:     [medium,   high,   high,   critical, critical]",
+        "catastrophic:     [medium,   high,   high,   critical, low]",
+    )
+    assert broken != matrix
+    (tmp_path / "policy.yaml").write_text(broken, encoding="utf-8")
+    minimal_model.write_text(MINIMAL_MODEL + "risk:\n  matrix: policy.yaml\n", encoding="utf-8")
+    result = runner.invoke(app, ["check", str(minimal_model)])
+    assert result.exit_code == 2, result.output
+    assert "decreases as exploitability rises" in result.output
+    assert "policy.yaml" in result.output
+
+
+def test_custom_matrix_changes_acceptance(tmp_path: Path, minimal_model: Path) -> None:
+    from nemecys.risk.policy import _policy_file
+
+    # A lenient policy accepting every level passes the gate for the same model.
+    matrix = _policy_file("matrix.yaml").read_text(encoding="utf-8")
+    lenient = matrix.replace("high: decision_required", "high: acceptable").replace(
+        "critical: unacceptable", "critical: acceptable"
+    )
+    (tmp_path / "policy.yaml").write_text(lenient, encoding="utf-8")
+    minimal_model.write_text(MINIMAL_MODEL + "risk:\n  matrix: policy.yaml\n", encoding="utf-8")
+    result = runner.invoke(app, ["check", str(minimal_model)])
+    assert result.exit_code == 0, result.output
+    assert "none fails the gate" in result.output
