@@ -245,3 +245,91 @@ def test_custom_matrix_changes_acceptance(tmp_path: Path, minimal_model: Path) -
     result = runner.invoke(app, ["check", str(minimal_model)])
     assert result.exit_code == 0, result.output
     assert "none fails the gate" in result.output
+
+
+def test_validate_reports_matrix_problems_with_location(
+    tmp_path: Path, minimal_model: Path
+) -> None:
+    from nemecys.risk.policy import _policy_file
+
+    matrix = _policy_file("matrix.yaml").read_text(encoding="utf-8")
+    broken = matrix.replace(
+        "catastrophic:     [medium,   high,   high,   critical, critical]",
+        "catastrophic:     [medium,   high,   high,   critical, low]",
+    )
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(broken, encoding="utf-8")
+    minimal_model.write_text(MINIMAL_MODEL + "risk:\n  matrix: policy.yaml\n", encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(minimal_model)])
+    assert result.exit_code == 2, result.output
+    row = next(
+        i
+        for i, line in enumerate(broken.splitlines(), 1)
+        if line.strip().startswith("catastrophic:")
+    )
+    assert f"{policy}:{row}:" in result.output
+    assert "cells.catastrophic decreases as exploitability rises" in result.output
+
+    minimal_model.write_text(MINIMAL_MODEL + "risk:\n  matrix: nowhere.yaml\n", encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(minimal_model)])
+    assert result.exit_code == 2, result.output
+    assert "risk matrix file not found" in result.output
+    assert "value: nowhere.yaml" in result.output
+
+
+def test_misspelt_matrix_key_suggests_matrix_field(tmp_path: Path, minimal_model: Path) -> None:
+    from nemecys.risk.policy import _policy_file
+
+    matrix = (
+        _policy_file("matrix.yaml")
+        .read_text(encoding="utf-8")
+        .replace("acceptance:", "acceptence:")
+    )
+    (tmp_path / "policy.yaml").write_text(matrix, encoding="utf-8")
+    minimal_model.write_text(MINIMAL_MODEL + "risk:\n  matrix: policy.yaml\n", encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(minimal_model)])
+    assert result.exit_code == 2, result.output
+    assert "did you mean 'acceptance'?" in result.output
+    assert "components" not in result.output.split("expected:", 1)[-1].splitlines()[0]
+
+
+def test_library_and_model_problems_reported_together(tmp_path: Path, minimal_model: Path) -> None:
+    (tmp_path / "mine.yaml").write_text(
+        "library: {id: acme, version: '1'}\nrules:\n  - id: ACME-X-001\n    titel: x\n",
+        encoding="utf-8",
+    )
+    text = (
+        MINIMAL_MODEL.replace("kind: device", "kind: devise")
+        + "threats:\n  libraries: [mine.yaml]\n"
+    )
+    minimal_model.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(minimal_model)])
+    assert result.exit_code == 2, result.output
+    assert "did you mean 'title'?" in result.output
+    assert "did you mean 'device'?" in result.output
+
+
+def test_output_path_problems_exit_2_without_partial_reports(
+    tmp_path: Path, minimal_model: Path
+) -> None:
+    a_file = tmp_path / "afile"
+    a_file.write_text("keep me", encoding="utf-8")
+    result = runner.invoke(app, ["assess", str(minimal_model), "-o", str(a_file)])
+    assert result.exit_code == 2, result.output
+    assert "exists and is not a folder" in result.output
+    assert a_file.read_text(encoding="utf-8") == "keep me"
+
+    half = tmp_path / "half"
+    (half / "report.md").mkdir(parents=True)
+    result = runner.invoke(app, ["assess", str(minimal_model), "-o", str(half)])
+    assert result.exit_code == 2, result.output
+    assert "is a folder where a report file goes" in result.output
+    # Nothing was moved into place, and the staging folder is gone.
+    assert sorted(p.name for p in half.iterdir()) == ["report.md"]
+
+
+def test_import_into_folder_rejected(tmp_path: Path) -> None:
+    source = shared("threatmodels/threagile/stub/threagile.yaml")
+    result = runner.invoke(app, ["import", str(source), "-o", str(tmp_path), "--force"])
+    assert result.exit_code == 2, result.output
+    assert "is a folder" in result.output

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -49,6 +52,12 @@ def _run(action: Callable[[], T]) -> T:
         return action()
     except NemecysError as exc:
         err.print(exc.diagnostics(), markup=False, highlight=False)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
+    except OSError as exc:
+        # A path the user gave cannot be read or written: a folder where a file is needed,
+        # no permission, a full disk. Say which path and why, not a traceback.
+        target = exc.filename or "a file"
+        err.print(f"cannot use {target}: {exc.strerror or exc}; check the path and its permissions")
         raise typer.Exit(EXIT_INVALID_INPUT) from None
 
 
@@ -124,7 +133,7 @@ def assess(
     """Assess a model and write the threat model and risk report."""
     from nemecys.assess import assess_prepared, prepare
     from nemecys.perf import paused_gc
-    from nemecys.report import FORMATS, write_reports
+    from nemecys.report import FORMATS
 
     formats = tuple(fmt) if fmt else FORMATS
     unknown = [f for f in formats if f not in FORMATS]
@@ -146,12 +155,45 @@ def assess(
                 )
             )
         loaded = prepared.loaded
-        written = _run(lambda: write_reports(assessment, loaded, output, formats))
+        written = _run(lambda: _write_reports_atomically(assessment, loaded, output, formats))
 
     _print_summary(assessment)
     width = max((len(name) for name in written), default=0)
     for name, path in written.items():
         out.print(f"  {name:<{width}}  {path}", highlight=False)
+
+
+def _write_reports_atomically(
+    assessment: Any, loaded: Any, output: Path, formats: tuple[str, ...]
+) -> dict[str, Path]:
+    """Write the reports into a staging folder, then move them into OUTPUT together.
+
+    A failure while writing (a full disk, a bad template value) then leaves OUTPUT as it was,
+    instead of holding new and old reports side by side.
+    """
+    from nemecys.report import write_reports
+
+    if output.exists() and not output.is_dir():
+        raise NotADirectoryError(
+            20, "exists and is not a folder; pass a folder to --output", str(output)
+        )
+    output.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".nemecys-staging-", dir=output))
+    try:
+        staged = write_reports(assessment, loaded, staging, formats)
+        blocked = [output / p.name for p in staged.values() if (output / p.name).is_dir()]
+        if blocked:
+            raise IsADirectoryError(
+                21, "is a folder where a report file goes; move it away", str(blocked[0])
+            )
+        written: dict[str, Path] = {}
+        for name, path in staged.items():
+            final = output / path.name
+            os.replace(path, final)
+            written[name] = final
+        return written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _print_summary(assessment: Any) -> None:
@@ -303,11 +345,14 @@ def import_(
     from nemecys.fileio import write_atomic
     from nemecys.importers import dump_yaml, import_model
 
+    if output.is_dir():
+        err.print(f"{output} is a folder; give the path of the model file to write")
+        raise typer.Exit(EXIT_INVALID_INPUT)
     if output.exists() and not force:
         err.print(f"{output} exists; pass --force to overwrite it")
         raise typer.Exit(EXIT_INVALID_INPUT)
     result = _run(lambda: import_model(source, fmt))
-    write_atomic(output, dump_yaml(result.document))
+    _run(lambda: write_atomic(output, dump_yaml(result.document)))
     for warning in result.warnings:
         err.print(f"warning: {warning}", markup=False, highlight=False)
     out.print(

@@ -24,7 +24,7 @@ from typing import Any
 from nemecys import __version__
 from nemecys.assess.vulnerabilities import AssessProgress, check_vulnerabilities
 from nemecys.controls import CatalogControl, load_catalog
-from nemecys.errors import ModelError, Problem
+from nemecys.errors import LibraryError, ModelError, Problem
 from nemecys.model import (
     LoadedModel,
     check_threat_ids,
@@ -50,7 +50,14 @@ from nemecys.results import (
     TargetRef,
     ThreatResult,
 )
-from nemecys.risk.policy import Acceptance, Exploitability, RiskMatrix, default_rubric, load_matrix
+from nemecys.risk.policy import (
+    Acceptance,
+    Exploitability,
+    RiskMatrix,
+    default_matrix,
+    default_rubric,
+    load_matrix,
+)
 from nemecys.risk.scoring import control_applies, reduce, score_exploitability, score_severity
 from nemecys.sbom import read_sbom
 from nemecys.threats import DerivedThreat, ModelIndex, ThreatLibrary, derive_threats, load_library
@@ -69,6 +76,7 @@ class Prepared:
     catalog: dict[str, CatalogControl]
     index: ModelIndex
     threats: list[DerivedThreat]
+    matrix: RiskMatrix
 
 
 def prepare(project: Path) -> Prepared:
@@ -91,14 +99,22 @@ def prepare_document(
     # checked against the rule ids.
     catalog = load_catalog().by_id()
     library_files, problems = _library_files(document, source, path.parent)
-    library = load_library(library_files, catalog_ids=set(catalog))
+    library: ThreatLibrary | None = None
+    try:
+        library = load_library(library_files, catalog_ids=set(catalog))
+    except LibraryError as exc:
+        # Report the library's problems together with the model's; without a library the
+        # model's references to rule ids cannot be checked in this pass.
+        problems.extend(exc.problems)
+    rule_ids = set(library.rules) if library is not None else None
     try:
         loaded = validate_document(
-            path, document, source, files, rule_ids=set(library.rules), catalog_ids=set(catalog)
+            path, document, source, files, rule_ids=rule_ids, catalog_ids=set(catalog)
         )
     except ModelError as exc:
         raise ModelError(exc.summary, problems + exc.problems) from None
-    if problems:
+    matrix = _matrix(loaded, problems)
+    if problems or library is None or matrix is None:
         raise ModelError("the model is invalid", problems)
 
     disabled = set(loaded.model.threats.disable)
@@ -113,7 +129,30 @@ def prepare_document(
     problems = check_threat_ids(document, source, {t.id for t in threats})
     if problems:
         raise ModelError("the model is invalid", problems)
-    return Prepared(loaded, library, catalog, index, threats)
+    return Prepared(loaded, library, catalog, index, threats, matrix)
+
+
+def _matrix(loaded: LoadedModel, problems: list[Problem]) -> RiskMatrix | None:
+    """Load the model's risk matrix, or the default; add what is wrong with it to `problems`."""
+    name = loaded.model.risk.matrix
+    if name is None:
+        return default_matrix()
+    path = loaded.base_dir / name
+    if not path.is_file():
+        problems.append(
+            Problem(
+                "risk matrix file not found",
+                loaded.locate(("risk", "matrix")),
+                value=name,
+                hint=f"paths are relative to {loaded.base_dir}",
+            )
+        )
+        return None
+    try:
+        return load_matrix(path)
+    except LibraryError as exc:
+        problems.extend(exc.problems)
+        return None
 
 
 def _library_files(
@@ -174,8 +213,7 @@ def assess_prepared(
     loaded = prepared.loaded
     model = loaded.model
 
-    matrix_path = loaded.base_dir / model.risk.matrix if model.risk.matrix else None
-    matrix = load_matrix(matrix_path)
+    matrix = prepared.matrix
     rubric = default_rubric()
 
     decisions = {d.threat: d for d in model.decisions}

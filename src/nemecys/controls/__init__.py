@@ -83,7 +83,7 @@ def load_catalog(path: Path | None = None) -> ControlCatalog:
     try:
         catalog = ControlCatalog.model_validate(data)
     except ValidationError as exc:
-        problems = [p.located_in(path) for p in pydantic_problems(exc, source)]
+        problems = [p.located_in(path) for p in pydantic_problems(exc, source, ControlCatalog)]
         raise LibraryError(f"the control catalog {path} is invalid", problems) from None
     ids = [c.id for c in catalog.controls]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})

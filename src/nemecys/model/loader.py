@@ -58,6 +58,20 @@ class LoadedModel:
         return self.source.find(path)
 
 
+def _describe(value: object) -> str:
+    """Name the YAML type of a parsed value, for messages."""
+    if value is None:
+        return "empty (null)"
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+    }
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
 def resolve_project(project: Path) -> Path:
     """Return the model file for PROJECT: the file itself or `PROJECT/nemecys.yaml`."""
     if project.is_dir():
@@ -82,7 +96,7 @@ def _max_bytes() -> int:
     if not raw:
         return MAX_FILE_BYTES
     try:
-        return int(raw)
+        limit = int(raw)
     except ValueError:
         raise ModelError(
             "invalid setting",
@@ -92,6 +106,19 @@ def _max_bytes() -> int:
                 )
             ],
         ) from None
+    if limit <= 0:
+        raise ModelError(
+            "invalid setting",
+            [
+                Problem(
+                    "NEMECYS_MAX_MODEL_BYTES must be a positive byte count",
+                    value=raw,
+                    expected="an integer above 0",
+                    hint=f"unset it to use the default of {MAX_FILE_BYTES} bytes",
+                )
+            ],
+        )
+    return limit
 
 
 def read_document(path: Path) -> tuple[dict[str, Any], SourceMap, tuple[Path, ...]]:
@@ -121,7 +148,7 @@ def _merge_file(
     if not isinstance(data, dict):
         problems.append(
             Problem(
-                f"top level is a {type(data).__name__}, expected a mapping",
+                f"top level is {_describe(data)}, expected a mapping",
                 file_source.find(()) or Location(path, 1, 1),
                 expected="keys such as 'system', 'components', 'flows'",
             )
@@ -283,9 +310,9 @@ def _unwrap(annotation: Any) -> list[Any]:
     return [annotation]
 
 
-def _annotation_at(loc: tuple[str | int, ...]) -> Any:
+def _annotation_at(loc: tuple[str | int, ...], root: type[BaseModel] = SystemModel) -> Any:
     """Walk the schema along a pydantic error location; return the annotation found there."""
-    current: Any = SystemModel
+    current: Any = root
     for part in loc:
         candidates = _unwrap(current)
         step: Any = None
@@ -307,16 +334,16 @@ def _annotation_at(loc: tuple[str | int, ...]) -> Any:
     return current
 
 
-def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
-    for candidate in _unwrap(_annotation_at(loc)):
+def _allowed_keys(loc: tuple[str | int, ...], root: type[BaseModel]) -> list[str]:
+    for candidate in _unwrap(_annotation_at(loc, root)):
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return list(candidate.model_fields)
     return []
 
 
-def _allowed_values(loc: tuple[str | int, ...]) -> list[str]:
+def _allowed_values(loc: tuple[str | int, ...], root: type[BaseModel]) -> list[str]:
     values: list[str] = []
-    for candidate in _unwrap(_annotation_at(loc)):
+    for candidate in _unwrap(_annotation_at(loc, root)):
         if isinstance(candidate, type) and issubclass(candidate, Enum):
             values.extend(str(member.value) for member in candidate)
         elif typing.get_origin(candidate) is typing.Literal:
@@ -324,17 +351,44 @@ def _allowed_values(loc: tuple[str | int, ...]) -> list[str]:
     return values
 
 
-def pydantic_problems(exc: ValidationError, source: SourceMap) -> list[Problem]:
+class LocatedValueError(ValueError):
+    """A validator's error about a part of the document other than the object it checks."""
+
+    def __init__(self, message: str, path: PathKey) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def _field_name(loc: tuple[str | int, ...]) -> str:
+    """Name the field of a location: the last key, with the index for list items."""
+    keys = [part for part in loc if isinstance(part, str)]
+    if not keys:
+        return "document"
+    if isinstance(loc[-1], int):
+        return f"{keys[-1]}[{loc[-1]}]"
+    return keys[-1]
+
+
+def pydantic_problems(
+    exc: ValidationError, source: SourceMap, root: type[BaseModel] = SystemModel
+) -> list[Problem]:
+    """Turn pydantic errors into located problems; `root` is the class validated."""
     problems: list[Problem] = []
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
         kind = error["type"]
         value = error.get("input")
         shown = None if isinstance(value, dict | list) else repr(value)
+        original = error.get("ctx", {}).get("error")
+        if isinstance(original, LocatedValueError):
+            problems.append(
+                Problem(str(original), source.find(original.path), path=format_path(original.path))
+            )
+            continue
         where = format_path(loc)
         if kind == "extra_forbidden":
             key = str(loc[-1])
-            allowed = _allowed_keys(loc[:-1])
+            allowed = _allowed_keys(loc[:-1], root)
             guess = suggest(key, allowed)
             problems.append(
                 Problem(
@@ -355,11 +409,11 @@ def pydantic_problems(exc: ValidationError, source: SourceMap) -> list[Problem]:
                 )
             )
         elif kind in ("enum", "literal_error"):
-            allowed = _allowed_values(loc)
+            allowed = _allowed_values(loc, root)
             guess = suggest(str(value), allowed) if isinstance(value, str) else None
             problems.append(
                 Problem(
-                    f"invalid value for '{loc[-1]}'",
+                    f"invalid value for '{_field_name(loc)}'",
                     source.find(loc),
                     value=shown,
                     expected="one of " + ", ".join(allowed) if allowed else error["msg"],
@@ -370,7 +424,7 @@ def pydantic_problems(exc: ValidationError, source: SourceMap) -> list[Problem]:
         else:
             problems.append(
                 Problem(
-                    f"invalid value for '{loc[-1]}'" if loc else "invalid model",
+                    f"invalid value for '{_field_name(loc)}'" if loc else "invalid document",
                     source.find(loc),
                     value=shown,
                     expected=error["msg"],

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from nemecys.errors import LibraryError, ModelError
-from nemecys.model.loader import pydantic_problems
+from nemecys.model.loader import LocatedValueError, pydantic_problems
 from nemecys.model.schema import Severity
 from nemecys.model.yamlsource import load_yaml
 
@@ -69,11 +69,15 @@ class RiskMatrix(_Frozen):
         rank = {level: i for i, level in enumerate(self.risk_levels)}
         for severity, row in self.cells.items():
             if len(row) != len(_EXPLOITABILITY_NAMES):
-                raise ValueError(f"cells.{severity} needs {len(_EXPLOITABILITY_NAMES)} entries")
-            for cell in row:
+                raise LocatedValueError(
+                    f"cells.{severity} needs {len(_EXPLOITABILITY_NAMES)} entries",
+                    ("cells", severity),
+                )
+            for ci, cell in enumerate(row):
                 if cell not in rank:
-                    raise ValueError(
-                        f"cells.{severity}: '{cell}' is not one of risk_levels {self.risk_levels}"
+                    raise LocatedValueError(
+                        f"cells.{severity}: '{cell}' is not one of risk_levels {self.risk_levels}",
+                        ("cells", severity, ci),
                     )
         if set(self.acceptance) != set(self.risk_levels):
             raise ValueError("acceptance needs exactly one entry per risk level")
@@ -83,12 +87,16 @@ class RiskMatrix(_Frozen):
         for si, ranked in enumerate(ranks):
             for ei, value in enumerate(ranked):
                 if ei and value < ranked[ei - 1]:
-                    raise ValueError(
-                        f"cells.{_SEVERITY_NAMES[si]} decreases as exploitability rises"
+                    raise LocatedValueError(
+                        f"cells.{_SEVERITY_NAMES[si]} decreases as exploitability rises: "
+                        "risk must never fall when exploitability rises",
+                        ("cells", _SEVERITY_NAMES[si], ei),
                     )
                 if si and value < ranks[si - 1][ei]:
-                    raise ValueError(
-                        f"cells column '{_EXPLOITABILITY_NAMES[ei]}' decreases as severity rises"
+                    raise LocatedValueError(
+                        f"cells column '{_EXPLOITABILITY_NAMES[ei]}' decreases as severity rises: "
+                        "risk must never fall when severity rises",
+                        ("cells", _SEVERITY_NAMES[si], ei),
                     )
         accept_rank = {
             Acceptance.ACCEPTABLE: 0,
@@ -99,7 +107,10 @@ class RiskMatrix(_Frozen):
         for level in self.risk_levels:
             current = accept_rank[self.acceptance[level]]
             if current < previous:
-                raise ValueError(f"acceptance of '{level}' is laxer than a lower risk level's")
+                raise LocatedValueError(
+                    f"acceptance of '{level}' is laxer than a lower risk level's",
+                    ("acceptance", level),
+                )
             previous = current
         return self
 
@@ -160,7 +171,7 @@ def _load(path: Path, cls: type[RiskMatrix] | type[Rubric], what: str) -> RiskMa
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
-        problems = pydantic_problems(exc, source)
+        problems = pydantic_problems(exc, source, cls)
         problems = [p.located_in(path) for p in problems]
         raise LibraryError(f"the {what} {path} is invalid", problems) from None
 

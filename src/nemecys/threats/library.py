@@ -220,7 +220,7 @@ def _load_file(
     try:
         parsed = LibraryFile.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_relocate(pydantic_problems(exc, source), path))
+        problems.extend(_relocate(pydantic_problems(exc, source, LibraryFile), path))
         return None
 
     rules: list[Rule] = []
