@@ -224,3 +224,31 @@ def test_section_in_two_files_is_reported(tmp_path: Path) -> None:
     _write(tmp_path, "system: {name: x, intended_use: y, clinical_functions: []}\n", "b.yaml")
     problems = _problems(tmp_path / "nemecys.yaml")
     assert any("section 'system' is defined in more than one file" in p for p in problems)
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_max_model_bytes_must_be_positive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    path = _write(tmp_path, MINIMAL_MODEL)
+    monkeypatch.setenv("NEMECYS_MAX_MODEL_BYTES", value)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "NEMECYS_MAX_MODEL_BYTES must be a positive byte count" in result.output
+    assert f"value: {value}" in result.output
+
+
+def test_control_characters_rejected(tmp_path: Path) -> None:
+    text = MINIMAL_MODEL.replace("name: Bolus pump test system", "name: Bolus\u202e pump system")
+    problems = _problems(_write(tmp_path, text))
+    assert len(problems) == 1
+    assert "control character U+202E at position 6" in problems[0]
+    assert "system.name" in problems[0]
+
+
+def test_nul_character_located(tmp_path: Path) -> None:
+    text = MINIMAL_MODEL.replace("name: Bolus pump test system", "name: Bolus\x00 system")
+    path = _write(tmp_path, text)
+    (problem,) = _problems(path)
+    assert "YAML does not allow the character U+0000 here" in problem
+    assert f"{path}:{_line(text, 'Bolus')}:14" in problem

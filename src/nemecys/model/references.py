@@ -10,6 +10,7 @@ the schema pass reports them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterator
 from typing import Any
 
@@ -234,7 +235,35 @@ def check_document(
                 hint="say why in 'rationale:'; auditors read it",
             )
 
+    _check_text(check, document, ())
     return check.problems
+
+
+# C0 and C1 control characters other than tab, newline and carriage return, and the Unicode
+# bidirectional overrides and isolates: they can hide or reorder text in reports and reviews
+# (the "Trojan Source" technique), and no model value needs them.
+_FORBIDDEN_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def _check_text(check: _Checker, node: Any, path: PathKey) -> None:
+    if isinstance(node, str):
+        found = _FORBIDDEN_CHARACTERS.search(node)
+        if found:
+            code = f"U+{ord(found.group()):04X}"
+            check.add(
+                f"text contains the control character {code} at position {found.start() + 1}",
+                path,
+                value=node.encode("unicode_escape").decode("ascii")[:80],
+                hint="remove it; control and text-direction characters can hide text in reports",
+            )
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            _check_text(check, value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            _check_text(check, value, (*path, index))
 
 
 def check_model(

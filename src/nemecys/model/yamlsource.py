@@ -242,6 +242,20 @@ def load_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[Any, SourceM
         if exc.context and exc.problem:
             hint = f"{exc.context}; {hint}"
         raise ModelError("cannot read the model", [Problem(message, location, hint=hint)]) from None
+    except yaml.reader.ReaderError as exc:
+        # Raised for characters YAML forbids (NUL and other control characters).
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise ModelError(
+            "cannot read the model",
+            [
+                Problem(
+                    f"YAML does not allow the character U+{exc.character:04X} here",
+                    Location(path, line, column),
+                    hint="remove the control character",
+                )
+            ],
+        ) from None
     except yaml.YAMLError as exc:
         raise ModelError(
             "cannot read the model", [Problem(f"YAML error: {exc}", Location(path))]
