@@ -336,15 +336,46 @@ def test_update_offline_changes_nothing(db_url: str, feed_server: str) -> None:
     assert runner.invoke(app, update_args(feed_server, db_url)).exit_code == 0
     before = status_of(db_url)
     port = closed_port()
-    args = update_args(feed_server, db_url)
-    args[args.index("--epss-url") + 1] = f"http://127.0.0.1:{port}/epss.csv.gz"
+    args = update_args(f"http://127.0.0.1:{port}", db_url)
 
     result = runner.invoke(app, args)
 
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 4, result.output
     assert f"cannot reach 127.0.0.1:{port}" in result.output
     assert "working offline, the database was not changed" in result.output
     assert status_of(db_url)["sources"] == before["sources"]
+
+
+def test_update_offline_creates_no_database(tmp_path: Path) -> None:
+    path = tmp_path / "never.db"
+    port = closed_port()
+
+    result = runner.invoke(app, update_args(f"http://127.0.0.1:{port}", f"sqlite:///{path}"))
+
+    assert result.exit_code == 4, result.output
+    assert "working offline, the database was not changed" in result.output
+    assert not path.exists()
+
+
+def test_update_some_feeds_failed(db_url: str, feed_server: str) -> None:
+    port = closed_port()
+    args = update_args(feed_server, db_url)
+    args[args.index("--epss-url") + 1] = f"http://127.0.0.1:{port}/epss.csv.gz"
+    args[args.index("--ecosystem") + 1] = "npm"  # not served: HTTP 404
+
+    result = runner.invoke(app, args)
+
+    assert result.exit_code == 5, result.output
+    assert "updated: CISA KEV; not updated (2 feeds could not be fetched" in result.output
+    assert f"EPSS: cannot reach 127.0.0.1:{port}" in result.output
+    assert "OSV npm: download of" in result.output
+    assert "HTTP 404" in result.output
+    assert records_by_source(db_url) == {"kev": 1404}
+
+
+def test_update_help_documents_exit_codes() -> None:
+    result = runner.invoke(app, ["db", "update", "--help"], terminal_width=200)
+    assert "4 no feed could be fetched" in " ".join(result.output.split())
 
 
 def test_update_timeout_is_offline(tmp_path: Path) -> None:
@@ -369,19 +400,42 @@ def test_update_timeout_is_offline(tmp_path: Path) -> None:
             ],
         )
 
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 4, result.output
     assert f"cannot reach 127.0.0.1:{port}" in result.output
     assert "timed out" in result.output
 
 
-def test_update_missing_ecosystem_is_error(tmp_path: Path, feed_server: str) -> None:
-    db = f"sqlite:///{tmp_path / 'missing.db'}"
-    args = update_args(feed_server, db)
-    args[args.index("--ecosystem") + 1] = "NoSuchEcosystem"
+@pytest.mark.parametrize(
+    ("name", "suggestion"), [("NoSuchEcosystem", None), ("pypi", "PyPI"), ("Mavn", "Maven")]
+)
+def test_update_unknown_ecosystem_is_error(
+    tmp_path: Path, name: str, suggestion: str | None
+) -> None:
+    path = tmp_path / "missing.db"
+    args = update_args(f"http://127.0.0.1:{closed_port()}", f"sqlite:///{path}")
+    args[args.index("--ecosystem") + 1] = name
 
-    result = runner.invoke(app, args)
+    result = runner.invoke(app, args, terminal_width=400)
 
-    assert result.exit_code == 2
-    assert "download of" in result.output
-    assert "NoSuchEcosystem/all.zip failed: HTTP 404" in result.output
-    assert "the database was not changed" in result.output
+    assert result.exit_code == 2, result.output
+    assert f"unknown OSV ecosystem '{name}'" in result.output
+    assert "valid names (case matters): AlmaLinux," in result.output
+    if suggestion:
+        assert f"did you mean '{suggestion}'?" in result.output
+    else:
+        assert "did you mean" not in result.output
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan"])
+def test_update_timeout_must_be_positive(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "t.db"
+    args = update_args(f"http://127.0.0.1:{closed_port()}", f"sqlite:///{path}")
+    args[args.index("--timeout") + 1] = value
+
+    result = runner.invoke(app, args, terminal_width=400)
+
+    assert result.exit_code == 2, result.output
+    assert "invalid timeout" in result.output
+    assert "as a number above 0" in result.output
+    assert not path.exists()

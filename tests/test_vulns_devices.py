@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -153,7 +154,7 @@ def test_read_device_list_csv_and_yaml(tmp_path: Path) -> None:
 def test_read_device_list_errors(tmp_path: Path) -> None:
     missing = tmp_path / "devices.csv"
     missing.write_text("vendor,version\nAcme,1.0\n", encoding="utf-8")
-    with pytest.raises(InputError, match="device 1: 'product' is missing"):
+    with pytest.raises(InputError, match="the header has no 'product' column"):
         read_device_list(missing)
     with pytest.raises(InputError, match="not found"):
         read_device_list(tmp_path / "absent.csv")
@@ -165,3 +166,78 @@ def test_read_device_list_errors(tmp_path: Path) -> None:
     bad.write_text("just: text\n", encoding="utf-8")
     with pytest.raises(InputError, match="expected a list of devices"):
         read_device_list(bad)
+
+
+def test_csv_unclosed_quote_located(tmp_path: Path) -> None:
+    path = tmp_path / "devices.csv"
+    path.write_text('vendor,product,version\nAcme,Pump,1.0\nAcme,"Monitor,2.0\n', encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_device_list(path)
+    message = str(caught.value)
+    assert f"{path}:3: the device list is not valid CSV" in message
+    assert "quoted field starting on this line is never closed" in message
+    assert 'value: Acme,"Monitor,2.0' in message
+    assert "hint: close the quote" in message
+
+
+def test_csv_missing_version_column(tmp_path: Path) -> None:
+    path = tmp_path / "devices.csv"
+    path.write_text("Manufacturer,Product,Serial\nAcme,Pump,123\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_device_list(path)
+    message = str(caught.value)
+    assert f"{path}:1: the header has no 'version' column" in message
+    assert "columns found: Manufacturer, Product, Serial" in message
+    assert "expected: vendor (or manufacturer), product (or model_name), version" in message
+
+
+def test_csv_extra_fields_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "devices.csv"
+    path.write_text("vendor,product,version\nAcme,Pump,1,0\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"devices.csv:2: the row has 4 fields, the header 3"):
+        read_device_list(path)
+
+
+def test_missing_vendor_located(tmp_path: Path) -> None:
+    path = tmp_path / "devices.yaml"
+    path.write_text(
+        "devices:\n  - {vendor: Acme, product: Pump, version: '1'}\n  - product: Monitor\n"
+        "    version: '2'\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as caught:
+        read_device_list(path)
+    message = str(caught.value)
+    assert f"{path}:3: device 2: 'vendor' is missing" in message
+    assert "value: product: Monitor, version: 2" in message
+
+
+def test_yaml_error_has_position(tmp_path: Path) -> None:
+    path = tmp_path / "devices.yaml"
+    path.write_text(
+        "devices:\n  - vendor: Acme\n    product: [Pump\n    version: '1'\n", encoding="utf-8"
+    )
+    with pytest.raises(InputError) as caught:
+        read_device_list(path)
+    message = str(caught.value)
+    assert re.search(rf"{re.escape(str(path))}:\d+:\d+: the device list is not valid YAML", message)
+    assert "hint: check the indentation and quoting" in message
+    assert "line " not in message.splitlines()[0]  # no raw PyYAML position text
+
+
+def test_unversioned_device_not_checked(tmp_path: Path) -> None:
+    path = tmp_path / "devices.csv"
+    path.write_text(
+        "id,vendor,product,version\np1,Acme,Pump,\np2,Acme,Pump,2.0\n", encoding="utf-8"
+    )
+    devices = read_device_list(path)
+    assert devices[0] == Device("p1", "Acme", "Pump", None)
+    advisory = Advisory(
+        id="ICSMA-V/CVE-9",
+        source="csaf",
+        aliases=("CVE-9",),
+        affected=(csaf("Acme", "Pump", "vers:all/*"),),
+    )
+    result = match_devices(devices, MemoryStore([advisory]))
+    assert result.unversioned == ("p1",)
+    assert [f.component_key for f in result.findings] == ["p2"]

@@ -5,10 +5,14 @@ and the current EPSS scores. Every file is fetched into a temporary folder befor
 imported, so a failed or partial download never changes the database. A network failure
 (connection refused, no DNS, timeout) raises `OfflineError`. Its message states plainly that
 nemecys works offline with the database it has. An HTTP error status raises `DownloadError`.
+`download_available` fetches what it can and returns the failures, so that the feeds that
+arrived can still be imported.
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 import re
 import urllib.parse
 import urllib.request
@@ -26,6 +30,53 @@ EPSS_URL = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz"
 # Ecosystems of the libraries that connected-device software (apps, cloud back ends, device
 # tooling) is usually built from; `db update --ecosystem` picks others.
 DEFAULT_ECOSYSTEMS = ("PyPI", "npm", "Maven", "NuGet", "Go", "crates.io", "RubyGems", "Packagist")
+# The ecosystems OSV publishes (https://ossf.github.io/osv-schema/#affectedpackage-field); an
+# archive name may add a release after a colon, as in "Debian:12" or "Ubuntu:22.04:LTS".
+OSV_ECOSYSTEMS = (
+    "AlmaLinux",
+    "Alpaquita",
+    "Alpine",
+    "Android",
+    "Azure Linux",
+    "BellSoft Hardened Containers",
+    "Bioconductor",
+    "Bitnami",
+    "Chainguard",
+    "ConanCenter",
+    "CRAN",
+    "crates.io",
+    "Debian",
+    "Echo",
+    "GHC",
+    "GIT",
+    "GitHub Actions",
+    "Go",
+    "Hackage",
+    "Hex",
+    "Julia",
+    "Kubernetes",
+    "Linux",
+    "Mageia",
+    "Maven",
+    "MinimOS",
+    "npm",
+    "NuGet",
+    "openEuler",
+    "openSUSE",
+    "OSS-Fuzz",
+    "Packagist",
+    "Photon OS",
+    "Pub",
+    "PyPI",
+    "Red Hat",
+    "Rocky Linux",
+    "RubyGems",
+    "SUSE",
+    "SwiftURL",
+    "Ubuntu",
+    "VSCode",
+    "Wolfi",
+)
 TIMEOUT_S = 60.0
 # Upper bound for one downloaded file; the largest OSV ecosystem archives are well below it.
 MAX_DOWNLOAD_BYTES = 4 * 1024 * 1024 * 1024
@@ -47,6 +98,32 @@ class OfflineError(NemecysError):
 
 class DownloadError(InputError):
     """A feed host returned an error status or sent more than the size limit."""
+
+
+def check_ecosystems(ecosystems: Iterable[str]) -> None:
+    """Raise InputError for a name that is not an OSV ecosystem, suggesting the closest one."""
+    by_lower = {name.lower(): name for name in OSV_ECOSYSTEMS}
+    for ecosystem in ecosystems:
+        base = ecosystem.split(":", 1)[0]
+        if base in OSV_ECOSYSTEMS:
+            continue
+        lowered = base.strip().lower()
+        matches = difflib.get_close_matches(lowered, list(by_lower), n=1, cutoff=0.6)
+        close = by_lower.get(lowered) or (by_lower[matches[0]] if matches else None)
+        suggestion = f"did you mean {close!r}? " if close else ""
+        raise InputError(
+            f"unknown OSV ecosystem {ecosystem!r}; {suggestion}"
+            f"valid names (case matters): {', '.join(OSV_ECOSYSTEMS)}"
+        )
+
+
+def check_timeout(timeout: float) -> None:
+    """Raise InputError unless `timeout` is a finite number of seconds above 0."""
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise InputError(
+            f"invalid timeout {timeout:g}: give the seconds to wait for a feed host as a number "
+            f"above 0, e.g. {TIMEOUT_S:g}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,3 +210,30 @@ def download_all(
             on_feed(feed)
         paths.append(download(feed, folder, timeout=timeout, on_bytes=on_bytes))
     return paths
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """The outcome of `download_available`: the files that arrived and the feeds that failed."""
+
+    paths: list[tuple[Feed, Path]]
+    failures: list[tuple[Feed, NemecysError]]
+
+
+def download_available(
+    feeds: Sequence[Feed],
+    folder: Path,
+    timeout: float = TIMEOUT_S,
+    on_feed: Callable[[Feed], None] | None = None,
+    on_bytes: Callable[[int, int | None], None] | None = None,
+) -> Fetched:
+    """Fetch every feed into `folder`, going on after a failure; return both outcomes."""
+    fetched = Fetched([], [])
+    for feed in feeds:
+        if on_feed is not None:
+            on_feed(feed)
+        try:
+            fetched.paths.append((feed, download(feed, folder, timeout=timeout, on_bytes=on_bytes)))
+        except (OfflineError, DownloadError) as exc:
+            fetched.failures.append((feed, exc))
+    return fetched

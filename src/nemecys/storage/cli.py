@@ -2,8 +2,10 @@
 
 Registered on the `db` group by `nemecys.cli`. Errors in the input (an invalid record, an
 unreachable database) print one message and exit with code 2; the database is unchanged.
-An update that cannot reach a feed host prints that it works offline and exits with 0,
-because the database it already has stays usable.
+An update that fetches no feed at all (no network, or every host failed) prints that it
+works offline, leaves the database as it was and exits with code 4. An update where some
+feeds arrived and others did not imports those that arrived, each in its own transaction,
+names those that failed and exits with code 5.
 """
 
 from __future__ import annotations
@@ -35,12 +37,14 @@ from nemecys.errors import NemecysError
 from nemecys.feeds import download as feeds_download
 from nemecys.feeds.reader import FORMATS, Document, collect, iter_records
 from nemecys.storage.engine import display_url, resolve_url
-from nemecys.storage.ingest import ImportSummary
+from nemecys.storage.ingest import ImportSummary, SourceCounts
 from nemecys.storage.store import DatabaseStatus, SqlStore
 
 app = typer.Typer(help="Manage the local advisory database.", no_args_is_help=True)
 
 EXIT_INVALID_INPUT = 2  # the same code nemecys.cli uses for invalid input
+EXIT_NO_FEED = 4  # `db update` fetched no feed, so the database is unchanged
+EXIT_SOME_FEEDS = 5  # `db update` imported some feeds, but others could not be fetched
 EXIT_INTERRUPTED = 130
 # Imports and downloads that finish sooner show no progress bar.
 PROGRESS_DELAY_S = 1.0
@@ -247,13 +251,26 @@ def update(
         str, typer.Option(envvar="NEMECYS_EPSS_URL", help="URL of the EPSS scores CSV (.gz).")
     ] = feeds_download.EPSS_URL,
     timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for a feed host before working offline.")
+        float,
+        typer.Option(help="Seconds (above 0) to wait for a feed host before working offline."),
     ] = feeds_download.TIMEOUT_S,
 ) -> None:
-    """Download the public feeds and import them; without a network, keep the database as is."""
+    """Download the public feeds and import them; without a network, keep the database as is.
+
+    Each feed that arrives is imported in its own transaction. Exit codes: 0 every feed
+    updated; 2 invalid options or input, or a database error; 4 no feed could be fetched
+    (offline), the database was not changed; 5 some feeds could not be fetched, the others
+    were imported.
+    """
     out, err = _consoles()
     url = resolve_url(db)
     ecosystems = () if no_osv else tuple(ecosystem or feeds_download.DEFAULT_ECOSYSTEMS)
+    try:
+        feeds_download.check_ecosystems(ecosystems)
+        feeds_download.check_timeout(timeout)
+    except NemecysError as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
     feeds = feeds_download.plan_feeds(
         ecosystems,
         osv_base_url,
@@ -265,23 +282,63 @@ def update(
         raise typer.Exit(EXIT_INVALID_INPUT)
 
     with tempfile.TemporaryDirectory(prefix="nemecys-update-") as folder:
-        try:
-            paths = _download(feeds, Path(folder), timeout, err)
-        except feeds_download.OfflineError as exc:
-            err.print(str(exc), markup=False, highlight=False)
-            return
+        fetched = _download(feeds, Path(folder), timeout, err)
+        if not fetched.paths:
+            for _, problem in fetched.failures:
+                message = str(problem)
+                if not isinstance(problem, feeds_download.OfflineError):
+                    message += "; the database was not changed"
+                err.print(message, markup=False, highlight=False)
+            raise typer.Exit(EXIT_NO_FEED)
 
-        def run() -> tuple[ImportSummary, list[str]]:
+        def run() -> list[tuple[ImportSummary, list[str]]]:
+            # One transaction per feed: a feed that fails to import leaves the others in.
             with SqlStore.open(url) as store:
-                return _import_paths(store, paths, "auto", "\n".join(f.url for f in feeds))
+                return [
+                    _import_paths(store, [path], "auto", feed.url) for feed, path in fetched.paths
+                ]
 
-        summary, skipped = _guarded(url, run)
-    _print_summary(summary, skipped, url)
+        results = _guarded(url, run)
+    summary = _combined([s for s, _ in results])
+    _print_summary(summary, [name for _, skipped in results for name in skipped], url)
+    if fetched.failures:
+        updated = ", ".join(feed.label for feed, _ in fetched.paths)
+        err.print(
+            f"updated: {updated}; not updated ({len(fetched.failures)} feeds could not be "
+            "fetched, the database keeps their earlier records):",
+            markup=False,
+            highlight=False,
+        )
+        for feed, problem in fetched.failures:
+            err.print(f"  {feed.label}: {_failure_reason(problem)}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_SOME_FEEDS)
+
+
+def _combined(summaries: list[ImportSummary]) -> ImportSummary:
+    """Add up the imports of several feeds for one summary table."""
+    total = ImportSummary(
+        import_id=summaries[-1].import_id,
+        started_at=summaries[0].started_at,
+        finished_at=summaries[-1].finished_at,
+        seconds=sum(s.seconds for s in summaries),
+    )
+    for summary in summaries:
+        for source, counts in summary.counts.items():
+            into = total.counts.setdefault(source, SourceCounts())
+            for name in ("records", "new", "updated", "unchanged", "older", "withdrawn"):
+                setattr(into, name, getattr(into, name) + getattr(counts, name))
+    return total
+
+
+def _failure_reason(exc: NemecysError) -> str:
+    if isinstance(exc, feeds_download.OfflineError):
+        return f"cannot reach {exc.host} ({exc.reason})"
+    return str(exc)
 
 
 def _download(
     feeds: list[feeds_download.Feed], folder: Path, timeout: float, err: Console
-) -> list[Path]:
+) -> feeds_download.Fetched:
     with _progress(err, "downloading", None, bytes_=True) as bar:
         label = "downloading"
 
@@ -292,13 +349,9 @@ def _download(
         def on_bytes(done: int, total: int | None) -> None:
             bar.update(done, total, label)
 
-        try:
-            return feeds_download.download_all(
-                feeds, folder, timeout, on_feed=on_feed, on_bytes=on_bytes
-            )
-        except feeds_download.DownloadError as exc:
-            err.print(f"{exc}; the database was not changed", markup=False, highlight=False)
-            raise typer.Exit(EXIT_INVALID_INPUT) from None
+        return feeds_download.download_available(
+            feeds, folder, timeout, on_feed=on_feed, on_bytes=on_bytes
+        )
 
 
 @app.command()

@@ -80,11 +80,30 @@ _COLUMN_ALIASES = {
 }
 
 
+_REQUIRED_COLUMNS = ("vendor", "product", "version")
+_EXPECTED_COLUMNS = (
+    "vendor (or manufacturer), product (or model_name), version (or software_version, "
+    "firmware_version, firmware); optional: id, model, location"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One device entry as read, with the line it starts on (0 when unknown)."""
+
+    values: Mapping[str, object]
+    line: int = 0
+
+
 def read_device_list(path: Path) -> list[Device]:
     """Read a device list from CSV (with a header row) or YAML (a list, or `devices:` list).
 
-    Columns or keys: `vendor` and `product` (required), `version`, `model`, `id`, `location`.
-    Raises InputError naming the file and row for a missing file or field.
+    Columns or keys: `vendor`, `product` and `version` (required), `model`, `id`, `location`.
+    A CSV header must name all three required columns. A row whose version is left empty,
+    or a YAML device without a `version` key, is kept: `match_devices` lists it as not
+    checked (no version) instead of matching it. Raises InputError naming the file, the line
+    (and column for YAML) and the offending value for a missing file, a broken CSV quote,
+    invalid YAML, a missing column or a missing vendor or product.
     """
     if not path.is_file():
         raise InputError(f"device list not found: {path}")
@@ -100,36 +119,119 @@ def read_device_list(path: Path) -> list[Device]:
     if path.suffix.lower() in (".yaml", ".yml"):
         rows = _yaml_rows(text, path)
     elif path.suffix.lower() == ".csv":
-        rows = list(csv.DictReader(io.StringIO(text)))
+        rows = _csv_rows(text, path)
     else:
         raise InputError(f"device list {path}: unknown format; use a .csv, .yaml or .yml file")
     return [_device(row, path, number) for number, row in enumerate(rows, start=1)]
 
 
-def _yaml_rows(text: str, path: Path) -> list[Mapping[str, object]]:
+def _field(key: object) -> str | None:
+    return _COLUMN_ALIASES.get(str(key).strip().lower().replace(" ", "_"))
+
+
+def _csv_rows(text: str, path: Path) -> list[_Row]:
+    lines = text.splitlines()
+    reader = csv.reader(io.StringIO(text), strict=True)
+    records: list[tuple[int, list[str]]] = []
+    ended = 0  # the last line of the last complete record
+    try:
+        for record in reader:
+            records.append((ended + 1, record))
+            ended = reader.line_num
+    except csv.Error as exc:
+        line = ended + 1
+        raise InputError(
+            f"{path}:{line}: the device list is not valid CSV ({exc}): a quoted field "
+            "starting on this line is never closed\n"
+            f"    value: {lines[line - 1] if line <= len(lines) else ''}\n"
+            '    hint: close the quote, and write a quote inside a quoted field as ""'
+        ) from None
+    records = [(line, r) for line, r in records if any(cell.strip() for cell in r)]
+    if not records:
+        raise InputError(f"{path}: the device list is empty; expected a header row and devices")
+    header_line, header = records[0]
+    found = {_field(name) for name in header} - {None}
+    missing = [c for c in _REQUIRED_COLUMNS if c not in found]
+    if missing:
+        raise InputError(
+            f"{path}:{header_line}: the header has no {' or '.join(repr(m) for m in missing)} "
+            f"column\n"
+            f"    columns found: {', '.join(h.strip() for h in header) or '(none)'}\n"
+            f"    expected: {_EXPECTED_COLUMNS}\n"
+            "    hint: add the missing column to the header row; leave a cell empty when a "
+            "device's version is unknown"
+        )
+    rows: list[_Row] = []
+    for line, record in records[1:]:
+        if len(record) > len(header):
+            raise InputError(
+                f"{path}:{line}: the row has {len(record)} fields, the header {len(header)}\n"
+                f"    value: {lines[line - 1] if line <= len(lines) else ''}\n"
+                "    hint: quote a value that contains a comma, or add a column to the header"
+            )
+        rows.append(_Row(dict(zip(header, record, strict=False)), line))
+    return rows
+
+
+def _yaml_rows(text: str, path: Path) -> list[_Row]:
     try:
         document = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        reason = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        line = text.splitlines()[mark.line] if mark and mark.line < len(text.splitlines()) else ""
+        raise InputError(
+            f"{where}: the device list is not valid YAML: {reason or 'syntax error'}\n"
+            f"    value: {line.strip()}\n"
+            "    hint: check the indentation and quoting at this position; quote a value "
+            "that contains ': ' or starts with a special character"
+        ) from None
     except yaml.YAMLError as exc:
-        raise InputError(f"device list {path} is not valid YAML: {exc}") from None
+        raise InputError(f"{path}: the device list is not valid YAML: {exc}") from None
     if isinstance(document, Mapping):
         document = document.get("devices")
+        if isinstance(node, yaml.MappingNode):
+            node = next(
+                (
+                    v
+                    for k, v in node.value
+                    if isinstance(k, yaml.ScalarNode) and k.value == "devices"
+                ),
+                None,
+            )
     if not isinstance(document, list) or not all(isinstance(r, Mapping) for r in document):
-        raise InputError(f"device list {path}: expected a list of devices, or a 'devices:' list")
-    return list(document)
+        raise InputError(
+            f"{path}: expected a list of devices, or a 'devices:' list, each with "
+            f"{_EXPECTED_COLUMNS}"
+        )
+    marks = (
+        [item.start_mark.line + 1 for item in node.value]
+        if isinstance(node, yaml.SequenceNode) and len(node.value) == len(document)
+        else [0] * len(document)
+    )
+    return [_Row(values, line) for values, line in zip(document, marks, strict=True)]
 
 
-def _device(row: Mapping[str, object], path: Path, number: int) -> Device:
+def _device(row: _Row, path: Path, number: int) -> Device:
     values: dict[str, str] = {}
-    for key, value in row.items():
+    for key, value in row.values.items():
         if key is None or value is None:
             continue
-        field = _COLUMN_ALIASES.get(str(key).strip().lower().replace(" ", "_"))
+        field = _field(key)
         text = str(value).strip()
         if field and text and field not in values:
             values[field] = text
     for required in ("vendor", "product"):
         if required not in values:
-            raise InputError(f"device list {path}, device {number}: '{required}' is missing")
+            where = f"{path}:{row.line}" if row.line else str(path)
+            shown = ", ".join(f"{k}: {v}" for k, v in row.values.items() if k is not None)
+            raise InputError(
+                f"{where}: device {number}: '{required}' is missing\n"
+                f"    value: {shown or '(empty)'}\n"
+                f"    hint: give every device a vendor and a product; expected {_EXPECTED_COLUMNS}"
+            )
     return Device(
         id=values.get("id", f"device-{number}"),
         vendor=values["vendor"],
@@ -346,13 +448,24 @@ def match_devices(
     source: str = "device list",
     decisions: Iterable[TriageDecision] = (),
 ) -> ScanResult:
-    """Match listed devices against the store's CSAF product entries, then score and rank."""
+    """Match listed devices against the store's CSAF product entries, then score and rank.
+
+    A device without a version is not matched; its id is listed in `unversioned` and the
+    report shows it as not checked (no version).
+    """
     entries = _entries(store.advisories_with_products())
     findings: list[Finding] = []
+    unversioned: list[str] = []
     for device in devices:
+        if not device.version:
+            # Not checked: no version to compare with the advisories' product versions.
+            unversioned.append(device.id)
+            continue
         findings.extend(_device_findings(device, entries))
     ranked = finish_findings(findings, store, decisions=decisions)
-    return ScanResult(source=source, findings=ranked, components=len(devices))
+    return ScanResult(
+        source=source, findings=ranked, components=len(devices), unversioned=tuple(unversioned)
+    )
 
 
 def _device_findings(device: Device, entries: Sequence[_ProductEntry]) -> list[Finding]:
