@@ -236,6 +236,9 @@ def _print_vulnerabilities(assessment: Any) -> None:
         f"in {len(section.sboms)} SBOM{'' if len(section.sboms) == 1 else 's'}",
         highlight=False,
     )
+    for sbom in section.sboms:
+        for message in sbom.coverage:
+            out.print(f"warning: {sbom.component}: {message}", markup=False, highlight=False)
 
 
 @app.command()

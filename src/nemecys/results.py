@@ -181,6 +181,17 @@ class VulnerabilityFinding(_Result):
     )
     rubric_rating: str | None
     rubric_vector: str | None = Field(description="CVSS v3.0 vector of the rubric answers")
+    rubric_worst_case: bool = Field(
+        default=False,
+        description="The rubric score is a worst-case default: unanswered questions count as "
+        "their worse value",
+    )
+    rubric_unknown_questions: list[str] = Field(
+        default_factory=list, description="Unanswered rubric questions that could lower the score"
+    )
+    rubric_worst_case_reason: str | None = Field(
+        default=None, description="Why rubric questions are unanswered"
+    )
     cvss: float | None = Field(description="Highest published CVSS base score")
     kev: bool = Field(description="Listed in the CISA Known Exploited Vulnerabilities catalog")
     epss: float | None = Field(description="EPSS probability of exploitation in 30 days")
@@ -216,6 +227,14 @@ class SbomVulnerabilities(_Result):
     triage_applied: int = Field(description="Findings whose state comes from a stored decision")
     findings: list[VulnerabilityFinding]
     notes: list[str] = Field(description="Problems met while matching, such as invalid ranges")
+    uncovered: dict[str, int] = Field(
+        default_factory=dict,
+        description="Components not checked, per purl type ('cpe' for CPE only), because the "
+        "database holds no advisories for that type",
+    )
+    coverage: list[str] = Field(
+        default_factory=list, description="One sentence per purl type in `uncovered`"
+    )
 
 
 class AdvisorySource(_Result):

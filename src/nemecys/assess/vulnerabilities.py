@@ -183,6 +183,8 @@ def _summary(
             _finding(f, components.get(f.component_key), scan.origin(f)) for f in result.findings
         ],
         notes=list(result.notes),
+        uncovered={t: len(keys) for t, keys in sorted(result.uncovered.items())},
+        coverage=result.coverage_messages(),
     )
 
 
@@ -217,6 +219,9 @@ def _finding(
         rubric_score=rubric.base_score if rubric else None,
         rubric_rating=rubric.rating if rubric else None,
         rubric_vector=rubric.base_vector if rubric else None,
+        rubric_worst_case=rubric.worst_case if rubric else False,
+        rubric_unknown_questions=list(rubric.unknown_questions) if rubric else [],
+        rubric_worst_case_reason=rubric.worst_case_reason if rubric else None,
         cvss=finding.max_cvss,
         kev=finding.kev,
         epss=finding.epss,

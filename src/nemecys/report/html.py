@@ -30,6 +30,7 @@ from nemecys.report.diagram import flow_rows, render_dfd
 from nemecys.report.heatmap import render_heatmap
 from nemecys.report.vulnerabilities import (
     component_counts,
+    coverage_lines,
     decision_text,
     ranked_rows,
     rating_of,
@@ -154,6 +155,7 @@ def _vulnerability_context(
         "vulns": section,
         "vuln_counts": component_counts(section, component_names) if section else [],
         "vuln_open": [r for r in rows if not r.closed],
+        "vuln_unchecked": coverage_lines(section) if section else [],
         "vuln_closed": [r for r in rows if r.closed],
         "vuln_show_support": any(
             r.finding.level_of_support or r.finding.end_of_support for r in rows

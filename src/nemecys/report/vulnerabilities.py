@@ -41,7 +41,7 @@ class ComponentCounts:
     closed: int
     kev: int
     open_by_rating: dict[str, int]  # rubric rating (else CVSS rating) of open findings
-    checked: int  # components with a version and a purl or CPE
+    checked: int  # components with a version and a purl or CPE that an advisory source covers
 
 
 def rating_of(finding: VulnerabilityFinding) -> str:
@@ -118,10 +118,29 @@ def component_counts(
                 closed=len(sbom.findings) - len(open_findings),
                 kev=sum(1 for f in open_findings if f.kev),
                 open_by_rating=by_rating,
-                checked=sbom.components - sbom.unversioned - sbom.unidentified,
+                checked=sbom.components
+                - sbom.unversioned
+                - sbom.unidentified
+                - sum(sbom.uncovered.values()),
             )
         )
     return counts
+
+
+def rubric_text(finding: VulnerabilityFinding) -> str:
+    """Return e.g. "10.0 critical (worst case: ...)", or "—" without a rubric score."""
+    if finding.rubric_score is None:
+        return "—"
+    text = f"{finding.rubric_score:.1f} {finding.rubric_rating}"
+    if finding.rubric_worst_case:
+        reason = finding.rubric_worst_case_reason or "rubric questions unanswered"
+        text += f" (worst case: {reason}; answer the rubric questions)"
+    return text
+
+
+def coverage_lines(section: VulnerabilitySection) -> list[str]:
+    """Return one sentence per SBOM and purl type whose components were not checked."""
+    return [f"{sbom.component}: {message}" for sbom in section.sboms for message in sbom.coverage]
 
 
 def decision_text(finding: VulnerabilityFinding) -> str:
@@ -185,7 +204,22 @@ def markdown_lines(
 
     rows = ranked_rows(section, component_names)
     lines.append("")
+    unchecked = coverage_lines(section)
+    if unchecked:
+        lines += [
+            "**Not checked against any advisory:**",
+            "",
+            *(f"- {md(text)}" for text in unchecked),
+            "",
+        ]
     if not rows:
+        if unchecked:
+            return [
+                *lines,
+                "No known vulnerability was found in the components that were checked; the "
+                "components listed above were not checked.",
+                "",
+            ]
         return [*lines, "No known vulnerability was found in the checked components.", ""]
     lines += [
         "Sorted by priority: open before closed, then KEV, rubric score, EPSS and CVSS.",
@@ -195,11 +229,7 @@ def markdown_lines(
     ]
     for number, row in enumerate(rows, start=1):
         finding = row.finding
-        rubric = (
-            f"{finding.rubric_score:.1f} {finding.rubric_rating}"
-            if finding.rubric_score is not None
-            else "—"
-        )
+        rubric = rubric_text(finding)
         state = finding.state.replace("_", " ")
         decision = decision_text(finding)
         if decision:
@@ -221,9 +251,11 @@ __all__ = [
     "ComponentCounts",
     "FindingRow",
     "component_counts",
+    "coverage_lines",
     "decision_text",
     "markdown_lines",
     "ranked_rows",
     "rating_of",
+    "rubric_text",
     "sources_text",
 ]

@@ -30,7 +30,7 @@ from nemecys.storage.models import (
     TriageRow,
 )
 from nemecys.vulns.model import Advisory, EpssScore, KevEntry
-from nemecys.vulns.store import TriageDecision, package_key
+from nemecys.vulns.store import CPE_COVERAGE, TriageDecision, package_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +125,13 @@ class SqlStore:
             ),
         )
         return self._advisories(query)
+
+    def covered_types(self) -> set[str]:
+        with Session(self.engine) as session:
+            types = set(session.scalars(select(PackageIndexRow.purl_type).distinct()))
+            if session.scalar(select(CpeIndexRow.vendor).limit(1)) is not None:
+                types.add(CPE_COVERAGE)
+        return types
 
     def kev(self, ids: Iterable[str]) -> dict[str, KevEntry]:
         found: dict[str, KevEntry] = {}

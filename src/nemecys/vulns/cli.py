@@ -9,7 +9,9 @@ newer SBOM versions of the same product start from them.
 
 `triage` records one analyst decision in the database, in CycloneDX VEX terms.
 
-Exit codes follow nemecys.cli: 0 done, 1 a finding reaches `--fail-on`, 2 invalid input.
+Exit codes follow nemecys.cli: 0 done, 1 a finding reaches `--fail-on`, 2 invalid input;
+with `--fail-on`, 4 when no finding reaches it but some components were checked against no
+advisory source (the database holds no advisories for their package type).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 
 EXIT_GATE_FAILED = 1
 EXIT_INVALID_INPUT = 2
+EXIT_UNCHECKED = 4  # --fail-on: components of a package type the database has no advisories for
 
 DEVICE_LIST_SUFFIXES = (".csv", ".yaml", ".yml")
 
@@ -117,7 +120,9 @@ def scan(
         FailOn | None,
         typer.Option(
             "--fail-on",
-            help="Exit 1 when an open finding has this severity or higher (unknown severity counts).",
+            help="Exit 1 when an open finding has this severity or higher (unknown severity "
+            "counts); else exit 4 when components were not checked because the database holds "
+            "no advisories for their package type (npm, PyPI, ...).",
         ),
     ] = None,
     output: Annotated[
@@ -135,7 +140,13 @@ def scan(
         list[str] | None,
         typer.Option(
             "--answer",
-            help="Rubric answer QUESTION=VALUE, e.g. XACL=N or XCT=H. Repeatable; overrides the model.",
+            help="Rubric answer QUESTION=VALUE, e.g. XACL=N or XCT=H. Repeatable; overrides the "
+            "model and the advisory's vector (SBOM scans only). Unanswered questions "
+            "count as their worse value: an advisory without a CVSS vector scores 10.0 until "
+            "answered. Questions: XAVN XAVT XAVW XAVR XAVP XAVPA (Y/N, attack vector), XACL XPRL "
+            "XPRZ XPRS XUI XS (Y/N, the flaw), XCPM (Y/N), and X{C,I,A}{P,D,T,W,S,O} (H/L/N, "
+            "impact per category). A score falls only when every question it depends on is "
+            "answered: XS=N alone still leaves the six impact categories of each metric at H.",
         ),
     ] = None,
     vex: Annotated[
@@ -239,6 +250,8 @@ def scan(
 
         write_atomic(output, text)
         err.print(f"wrote {len(result.findings)} findings to {output}", highlight=False)
+    for message in result.coverage_messages():
+        err.print(f"warning: {message}", markup=False, highlight=False)
     if fail_on is not None:
         failing = [f for f in result.findings if f.meets_severity(fail_on.value)]
         if failing:
@@ -247,6 +260,14 @@ def scan(
                 highlight=False,
             )
             raise typer.Exit(EXIT_GATE_FAILED)
+        if result.uncovered:
+            err.print(
+                f"--fail-on {fail_on.value} cannot pass: {result.uncovered_count:,} components "
+                "were checked against no advisory source (see the warnings above)",
+                markup=False,
+                highlight=False,
+            )
+            raise typer.Exit(EXIT_UNCHECKED)
 
 
 def run_scan(request: ScanRequest, console: Console | None = None) -> ScanOutcome:
@@ -680,7 +701,7 @@ def render_json(scan: TriagedScan) -> dict[str, Any]:
 
 def _score_text(finding: Finding) -> str:
     if finding.rubric is not None:
-        return f"{finding.rubric.base_score:.1f} {finding.rubric.rating}"
+        return finding.rubric.label()
     return finding.severity
 
 
@@ -732,6 +753,8 @@ def render_table(result: ScanResult, scan: TriagedScan | None = None) -> str:
         console.print(
             f"{len(result.unidentified)} components have neither purl nor CPE and were not checked"
         )
+    for message in result.coverage_messages():
+        console.print(message, markup=False, highlight=False)
     return console.export_text()
 
 
@@ -777,7 +800,13 @@ def render_sarif(result: ScanResult, scan: TriagedScan | None = None) -> dict[st
             "rubricScore": finding.rubric.base_score if finding.rubric else None,
             "rubricVector": finding.rubric.base_vector if finding.rubric else None,
             "security-severity": f"{finding.rubric.base_score:.1f}" if finding.rubric else None,
+            "rubricWorstCase": finding.rubric.worst_case if finding.rubric else False,
+            "rubricUnknownQuestions": list(finding.rubric.unknown_questions)
+            if finding.rubric
+            else [],
         }
+        if finding.rubric is not None and finding.rubric.worst_case:
+            message += f"; rubric score {finding.rubric.label()}"
         origin = scan.origin(finding) if scan is not None else None
         if origin is not None:
             properties["triage"] = origin.to_dict()
@@ -810,6 +839,15 @@ def render_sarif(result: ScanResult, scan: TriagedScan | None = None) -> dict[st
                     }
                 },
                 "results": results,
+                "invocations": [
+                    {
+                        "executionSuccessful": True,
+                        "toolExecutionNotifications": [
+                            {"level": "warning", "message": {"text": text}}
+                            for text in result.coverage_messages()
+                        ],
+                    }
+                ],
             }
         ],
     }

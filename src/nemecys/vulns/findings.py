@@ -71,6 +71,24 @@ class RubricScore:
     answer_sources: dict[str, str] = field(
         default_factory=dict
     )  # question id → model/user/advisory/unknown
+    # Unanswered questions whose answer would change the vector: each counts as its worse value.
+    unknown_questions: tuple[str, ...] = ()
+    worst_case_reason: str | None = None  # why questions are unanswered, when some are
+
+    @property
+    def worst_case(self) -> bool:
+        """Whether the score is a worst-case default: an answer could still lower it."""
+        return bool(self.unknown_questions)
+
+    def label(self) -> str:
+        """Return e.g. "7.5 high", with the worst-case explanation when it applies."""
+        text = f"{self.base_score:.1f} {self.rating}"
+        if not self.worst_case:
+            return text
+        reason = self.worst_case_reason or "rubric questions unanswered"
+        questions = self.unknown_questions
+        which = f" {', '.join(questions)}" if len(questions) <= 4 else ""
+        return f"{text} (worst case: {reason}; answer the rubric questions{which} with --answer)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +155,29 @@ class Finding:
         data = asdict(self)
         data["matched_by"] = self.matched_by.value
         data["severity"] = self.severity
+        data["rubric_worst_case"] = self.rubric.worst_case if self.rubric else False
+        data["rubric_unknown_questions"] = (
+            list(self.rubric.unknown_questions) if self.rubric else []
+        )
         return data
+
+
+def uncovered_message(purl_type: str, count: int) -> str:
+    """Say that `count` components of one purl type were checked against no advisory source."""
+    from nemecys.vulns.store import CPE_COVERAGE, PURL_TYPE_TO_OSV_ECOSYSTEM
+
+    noun = "component was" if count == 1 else "components were"
+    if purl_type == CPE_COVERAGE:
+        return (
+            f"{count:,} {noun} not checked: they have only a CPE and the database has no CPE "
+            "data; import NVD records with `nemecys db import` or `nemecys db update`"
+        )
+    ecosystem = PURL_TYPE_TO_OSV_ECOSYSTEM.get(purl_type)
+    update = f" or `nemecys db update -e {ecosystem}`" if ecosystem else ""
+    return (
+        f"{count:,} {purl_type} {noun} not checked: the database has no {purl_type} advisories; "
+        f"import them with `nemecys db import`{update}"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +190,18 @@ class ScanResult:
     unversioned: tuple[str, ...] = ()  # keys of components with a purl but no version
     unidentified: tuple[str, ...] = ()  # keys of components with neither purl nor CPE
     notes: tuple[str, ...] = ()  # problems met while matching, such as invalid ranges
+    # purl type ("cpe" for CPE-only components) to the keys of versioned components that were
+    # checked against no advisory source, because the store holds none for that type
+    uncovered: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def uncovered_count(self) -> int:
+        """Components checked against no advisory source at all."""
+        return sum(len(keys) for keys in self.uncovered.values())
+
+    def coverage_messages(self) -> list[str]:
+        """One sentence per purl type whose components no advisory source covers."""
+        return [uncovered_message(t, len(keys)) for t, keys in sorted(self.uncovered.items())]
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as plain JSON-ready data."""
@@ -160,4 +212,7 @@ class ScanResult:
             "unversioned": list(self.unversioned),
             "unidentified": list(self.unidentified),
             "notes": list(self.notes),
+            "uncovered": {t: len(keys) for t, keys in sorted(self.uncovered.items())},
+            "uncovered_components": {t: list(keys) for t, keys in sorted(self.uncovered.items())},
+            "coverage": self.coverage_messages(),
         }

@@ -26,7 +26,13 @@ from nemecys.vulns.cpe import Cpe, identity_matches, parse_cpe, version_of
 from nemecys.vulns.findings import IN_TRIAGE, Finding, MatchedBy, ScanResult
 from nemecys.vulns.model import Advisory, AffectedPackage, Range
 from nemecys.vulns.scoring import attach_exploitation, attach_rubric, cvss_scores, prioritise
-from nemecys.vulns.store import AdvisoryStore, TriageDecision, normalize_name, purl_type_of
+from nemecys.vulns.store import (
+    CPE_COVERAGE,
+    AdvisoryStore,
+    TriageDecision,
+    normalize_name,
+    purl_type_of,
+)
 from nemecys.vulns.versions import (
     ECOSYSTEM_PURL_TYPES,
     Comparable,
@@ -204,6 +210,9 @@ class _Stats:
     unversioned: list[str] = field(default_factory=list)
     unidentified: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # purl type (or "cpe" for a component with a CPE only) to the keys of components that
+    # no advisory source in the store covers
+    uncovered: dict[str, list[str]] = field(default_factory=dict)
 
 
 class Matcher:
@@ -220,6 +229,14 @@ class Matcher:
             tuple[str, str | None], list[tuple[int, AffectedPackage, str, str]]
         ] = {}
         self._notes: list[str] = []
+        self._covered: set[str] | None = None
+
+    @property
+    def covered_types(self) -> set[str]:
+        """The store's covered purl types (and "cpe"), queried once per matcher."""
+        if self._covered is None:
+            self._covered = set(self.store.covered_types())
+        return self._covered
 
     # -- public --
 
@@ -236,6 +253,7 @@ class Matcher:
             unversioned=tuple(stats.unversioned),
             unidentified=tuple(stats.unidentified),
             notes=tuple(dict.fromkeys(self._notes)),
+            uncovered={t: tuple(keys) for t, keys in sorted(stats.uncovered.items())},
         )
 
     def match_component(
@@ -258,15 +276,32 @@ class Matcher:
                 and component.cpe
             ):
                 hits += self._distro_cpe_hits(component, purl, version, hits)
+        cpe_checked = False
         if purl is None or purl.type not in ECOSYSTEM_PURL_TYPES:
             if component.cpe:
+                cpe_checked = True
                 cpe_hits, version = self._cpe_component_hits(component, stats)
                 hits += cpe_hits
             else:
                 stats.unidentified.append(component.key)
+        elif purl.type in DISTRO_PURL_TYPES and self.options.distro_cpe_fallback:
+            cpe_checked = bool(component.cpe)
+        if cpe_checked or (purl is not None and purl.type in ECOSYSTEM_PURL_TYPES):
+            self._record_coverage(component, purl, cpe_checked, stats)
         if not hits:
             return []
         return _findings_for(component, purl, version, hits)
+
+    def _record_coverage(
+        self, component: SoftwareComponent, purl: Purl | None, cpe_checked: bool, stats: _Stats
+    ) -> None:
+        covered = self.covered_types
+        if purl is not None and purl.type in covered:
+            return
+        if cpe_checked and CPE_COVERAGE in covered:
+            return
+        kind = purl.type if purl is not None else CPE_COVERAGE
+        stats.uncovered.setdefault(kind, []).append(component.key)
 
     # -- purl --
 

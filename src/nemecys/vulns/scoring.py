@@ -247,13 +247,84 @@ def score_rubric(
         sources.setdefault(question, "unknown")
     vector = rubric_base_vector(merged)
     score = float(CVSS3(vector).base_score)
+    unknown = open_questions(merged)
     return RubricScore(
         base_vector=vector,
         extended_vector=extended_vector(merged),
         base_score=score,
         rating=severity_rating(score),
         answer_sources=sources,
+        unknown_questions=unknown,
+        worst_case_reason=_worst_case_reason(unknown, bool(advisory), bool(model))
+        if unknown
+        else None,
     )
+
+
+def _allowed(question: str) -> tuple[str, ...]:
+    if question in YES_NO_QUESTIONS:
+        return (Answer.YES.value, Answer.NO.value)
+    return (Impact.HIGH.value, Impact.LOW.value, Impact.NONE.value)
+
+
+# The answer to each question that gives the lower score, for the best-case context below.
+_BEST_ANSWERS = {
+    "XAVN": "N",
+    "XAVT": "N",
+    "XAVW": "Y",
+    "XAVR": "Y",
+    "XAVP": "Y",
+    "XAVPA": "Y",
+    "XACL": "N",
+    "XPRL": "Y",
+    "XPRZ": "Y",
+    "XPRS": "Y",
+    "XUI": "Y",
+    "XS": "N",
+    "XCPM": "N",
+    **dict.fromkeys(IMPACT_QUESTIONS, "N"),
+}
+
+
+def open_questions(answers: Answers) -> tuple[str, ...]:
+    """Return the unanswered questions whose answer could change the vector.
+
+    These make a score a worst-case default. A question counts when changing its answer alone
+    changes the vector, either with the other unknowns at their worse values (as scored) or
+    at their better ones. A question the given answers make moot (the range of a wired link,
+    say) is left out, so answering one question can make another one matter.
+    """
+    given = {q: a for q, a in answers.items() if a != Answer.UNKNOWN}
+    unknown = [q for q in QUESTIONS if q not in given]
+    best = {**{q: _BEST_ANSWERS[q] for q in unknown}, **given}
+    found = []
+    for question in unknown:
+        for context in (given, best):
+            vector = rubric_base_vector(context)
+            if any(
+                rubric_base_vector({**context, question: value}) != vector
+                for value in _allowed(question)
+            ):
+                found.append(question)
+                break
+    return tuple(found)
+
+
+def _worst_case_reason(unknown: Sequence[str], from_advisory: bool, from_model: bool) -> str:
+    reasons = []
+    if any(q in FLAW_QUESTIONS for q in unknown):
+        reasons.append(
+            "the advisory's CVSS vector leaves flaw questions open"
+            if from_advisory
+            else "advisory has no CVSS v3 or v4 vector"
+        )
+    if any(q not in FLAW_QUESTIONS for q in unknown):
+        reasons.append(
+            "the system model leaves attack-vector or impact questions open"
+            if from_model
+            else "no system model component answers the attack-vector and impact questions"
+        )
+    return "; ".join(reasons)
 
 
 def answers_from_vector(vector: str) -> dict[str, str]:

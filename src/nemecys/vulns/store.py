@@ -44,6 +44,27 @@ OSV_ECOSYSTEM_TO_PURL_TYPE = {
 }
 
 
+# The entry `covered_types` adds when the store holds CPE data; no purl type has this name.
+CPE_COVERAGE = "cpe"
+
+# The OSV ecosystem name `nemecys db update -e` takes for a purl type.
+PURL_TYPE_TO_OSV_ECOSYSTEM = {
+    "pypi": "PyPI",
+    "npm": "npm",
+    "maven": "Maven",
+    "golang": "Go",
+    "cargo": "crates.io",
+    "nuget": "NuGet",
+    "gem": "RubyGems",
+    "composer": "Packagist",
+    "hex": "Hex",
+    "pub": "Pub",
+    "deb": "Debian",
+    "apk": "Alpine",
+    "rpm": "Red Hat",
+}
+
+
 def purl_type_of(ecosystem: str) -> str:
     """Return the purl type for an OSV ecosystem name, or the lower-cased name itself."""
     base = ecosystem.split(":", 1)[0].strip().lower()
@@ -85,6 +106,13 @@ class AdvisoryStore(Protocol):
 
     def advisories_with_products(self) -> Sequence[Advisory]:
         """Advisories that name products by vendor, product and version (CSAF)."""
+        ...
+
+    def covered_types(self) -> set[str]:
+        """Purl types the store holds advisories for, plus `CPE_COVERAGE` when it has CPE data.
+
+        A component whose purl type is missing here was checked against no advisory at all.
+        """
         ...
 
     def kev(self, ids: Iterable[str]) -> dict[str, KevEntry]: ...
@@ -143,6 +171,12 @@ class MemoryStore:
 
     def advisories_with_products(self) -> Sequence[Advisory]:
         return self._with_products
+
+    def covered_types(self) -> set[str]:
+        types = {purl_type for purl_type, _ in self._by_package}
+        if self._by_cpe:
+            types.add(CPE_COVERAGE)
+        return types
 
     def kev(self, ids: Iterable[str]) -> dict[str, KevEntry]:
         return {i: self.kev_entries[i] for i in ids if i in self.kev_entries}

@@ -121,6 +121,7 @@ def match_in_batches(
     unversioned: list[str] = []
     unidentified: list[str] = []
     notes: dict[str, None] = {}
+    uncovered: dict[str, list[str]] = {}
     if progress is not None:
         progress(0, total)
     for start in range(0, total, PROGRESS_BATCH):
@@ -130,6 +131,8 @@ def match_in_batches(
         unversioned += part.unversioned
         unidentified += part.unidentified
         notes.update(dict.fromkeys(part.notes))
+        for purl_type, keys in part.uncovered.items():
+            uncovered.setdefault(purl_type, []).extend(keys)
         if progress is not None:
             progress(min(start + PROGRESS_BATCH, total), total)
     return ScanResult(
@@ -139,6 +142,7 @@ def match_in_batches(
         unversioned=tuple(unversioned),
         unidentified=tuple(unidentified),
         notes=tuple(notes),
+        uncovered={t: tuple(keys) for t, keys in sorted(uncovered.items())},
     )
 
 
