@@ -225,7 +225,7 @@ def test_yaml_error_has_position(tmp_path: Path) -> None:
     assert "line " not in message.splitlines()[0]  # no raw PyYAML position text
 
 
-def test_unversioned_device_not_checked(tmp_path: Path) -> None:
+def test_unversioned_device_matched_as_worst_case(tmp_path: Path) -> None:
     path = tmp_path / "devices.csv"
     path.write_text(
         "id,vendor,product,version\np1,Acme,Pump,\np2,Acme,Pump,2.0\n", encoding="utf-8"
@@ -239,5 +239,7 @@ def test_unversioned_device_not_checked(tmp_path: Path) -> None:
         affected=(csaf("Acme", "Pump", "vers:all/*"),),
     )
     result = match_devices(devices, MemoryStore([advisory]))
+    # An unknown version resolves to the worse case: possibly affected, and listed so the
+    # operator can supply the version.
     assert result.unversioned == ("p1",)
-    assert [f.component_key for f in result.findings] == ["p2"]
+    assert sorted(f.component_key for f in result.findings) == ["p1", "p2"]

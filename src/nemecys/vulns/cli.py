@@ -748,7 +748,11 @@ def render_table(result: ScanResult, scan: TriagedScan | None = None) -> str:
         table.add_row(*row)
     console.print(table)
     if result.unversioned:
-        console.print(f"{len(result.unversioned)} components have no version and were not checked")
+        console.print(
+            f"{len(result.unversioned)} components have no version: SBOM components without one "
+            "were not checked; listed devices without one were matched as if every version were "
+            "affected"
+        )
     if result.unidentified:
         console.print(
             f"{len(result.unidentified)} components have neither purl nor CPE and were not checked"

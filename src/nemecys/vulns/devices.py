@@ -450,17 +450,17 @@ def match_devices(
 ) -> ScanResult:
     """Match listed devices against the store's CSAF product entries, then score and rank.
 
-    A device without a version is not matched; its id is listed in `unversioned` and the
-    report shows it as not checked (no version).
+    A device without a version is still matched by vendor and product, and the version
+    check treats the unknown version as possibly affected, because an unknown answer must
+    resolve to the worse case. Its id is also listed in `unversioned`, so the report can ask
+    for the version.
     """
     entries = _entries(store.advisories_with_products())
     findings: list[Finding] = []
     unversioned: list[str] = []
     for device in devices:
         if not device.version:
-            # Not checked: no version to compare with the advisories' product versions.
             unversioned.append(device.id)
-            continue
         findings.extend(_device_findings(device, entries))
     ranked = finish_findings(findings, store, decisions=decisions)
     return ScanResult(
