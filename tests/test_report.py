@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import random
@@ -24,7 +25,7 @@ from nemecys.report.csv import COLUMNS, render_csv
 from nemecys.report.diagram import flow_rows, layout_dfd, render_dfd
 from nemecys.report.heatmap import EXPLOITABILITY_LEVELS, SEVERITY_LEVELS, render_heatmap
 from nemecys.report.html import render_html
-from nemecys.report.markdown import render_markdown
+from nemecys.report.markdown import md, render_markdown
 from nemecys.report.sarif import FINGERPRINT_KEY, build_sarif
 from nemecys.results import Assessment
 from tests.conftest import EXAMPLES, ROOT, shared
@@ -275,6 +276,73 @@ def test_dfd_layout_scales_to_forty_components(tmp_path: Path) -> None:
     assert len([e for e in layout.edges if e.kind == "flow"]) == 50
     # NOTE: a generous bound, because the layout takes a few seconds on a 2-core machine.
     assert elapsed < 60
+
+
+def test_dfd_large_model_draws_every_component_and_flow(tmp_path: Path) -> None:
+    # The router's work is bounded per edge; a large model must still show everything.
+    project = _big_model(
+        tmp_path / "nemecys.yaml", [10, 20, 20, 15, 15, 20, 20, 20, 10], flow_count=400
+    )
+    assessment = assess(project)
+    model = load_model(project).model
+    assert len(model.components) == 150
+    layout = layout_dfd(assessment, model)
+    for edge in layout.edges:
+        assert len(edge.points) >= 2, edge.key
+        for (x0, y0), (x1, y1) in zip(edge.points, edge.points[1:], strict=False):
+            assert x0 == x1 or y0 == y1, f"{edge.key} has a diagonal segment"
+    root = ET.fromstring(render_dfd(assessment, model, layout=layout))
+    node_ids = {
+        g.get("data-id") for g in root.iter(f"{SVG}g") if (g.get("class") or "").startswith("node")
+    }
+    assert node_ids == {c.id for c in model.components} | {a.id for a in model.actors}
+    flows = {g.get("id") for g in root.iter(f"{SVG}g") if g.get("class") == "flow"}
+    badges = {g.get("data-flow") for g in root.iter(f"{SVG}g") if g.get("class") == "flow-label"}
+    numbers = range(1, len(model.flows) + 1)
+    assert flows == {f"dfd-flow-{n}" for n in numbers}
+    assert badges == {str(n) for n in numbers}
+
+
+ZONED_ACTOR_MODEL = """\
+system:
+  name: Zoned actor system
+  intended_use: Layout test.
+  clinical_functions:
+    - {id: therapy, harm: Overdose, severity: critical}
+components:
+  - {id: station, name: Nurse station, kind: desktop_app, zone: hospital-network}
+  - {id: cloud, name: Vendor cloud, kind: cloud_service, zone: vendor-cloud}
+flows:
+  - {id: entry, source: nurse, destination: station, protocol: https}
+  - {id: remote, source: visitor, destination: station, protocol: https}
+  - {id: upload, source: station, destination: cloud, protocol: https}
+actors:
+  - {id: nurse, name: Nurse, kind: clinician, zone: hospital-network, uses: [station]}
+  - {id: visitor, name: Visitor, kind: patient, uses: [station]}
+"""
+
+
+def test_dfd_draws_actor_in_its_zone(tmp_path: Path) -> None:
+    project = tmp_path / "nemecys.yaml"
+    project.write_text(ZONED_ACTOR_MODEL, encoding="utf-8")
+    assessment = assess(project)
+    model = load_model(project).model
+    layout = layout_dfd(assessment, model)
+    _check_layout(layout)
+    zone = next(z for z in layout.zones if z.id == "hospital-network")
+    assert "nurse" in zone.nodes
+    nurse, visitor = layout.nodes["nurse"], layout.nodes["visitor"]
+    assert nurse.zone == "hospital-network" and zone.contains(nurse.cx, nurse.cy)
+    assert visitor.zone is None
+    by_flow = {e.flow_id: e for e in layout.edges if e.kind == "flow"}
+    assert by_flow["entry"].crosses is False
+    assert by_flow["entry"].crossings == []
+    assert by_flow["remote"].crosses is True
+    rows = {r.id: r for r in flow_rows(assessment, model)}
+    assert rows["entry"].boundary is None
+    assert rows["remote"].boundary == "outside (actor) → Hospital network"
+    svg = render_dfd(assessment, model, layout=layout)
+    assert "Nurse (nurse): clinician in Hospital network" in svg
 
 
 def test_dfd_large_zone_uses_several_columns(tmp_path: Path) -> None:
@@ -664,6 +732,60 @@ def test_hostile_names_are_escaped_in_markdown_and_csv(hostile: Run) -> None:
     assert "'=SUM(1+1) cloud ]]> \" ' service" in names
 
 
-def test_xml_escape_drops_characters_xml_forbids() -> None:
-    assert xml_escape("a\x00b\x1bc<d>&\"'") == "abc&lt;d&gt;&amp;&quot;&#39;"
+def test_xml_escape_shows_characters_xml_forbids() -> None:
+    assert xml_escape("a\x00b\x1bc<d>&\"'") == "a\\u0000b\\u001bc&lt;d&gt;&amp;&quot;&#39;"
     ET.fromstring(f'<t a="{xml_escape(chr(7) + "x")}">{xml_escape("y" + chr(11))}</t>')
+
+
+CONTROL_NAME = "Pump\x00 \u202eexe.fdp\u202c \x85\u2066x\u2069\x1b end"
+CONTROL_SHOWN = "Pump\\u0000 \\u202eexe.fdp\\u202c \\u0085\\u2066x\\u2069\\u001b end"
+RAW_CONTROLS = [chr(c) for c in (*range(0, 9), *range(11, 32), *range(0x7F, 0xA0))] + [
+    chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+]
+
+
+@pytest.fixture
+def controls(tmp_path: Path) -> Run:
+    # Model validation rejects these characters, so they are put into the loaded model and the
+    # assessment afterwards: the writers must be safe on their own.
+    project = tmp_path / "model"
+    project.mkdir()
+    (project / "nemecys.yaml").write_text(
+        HOSTILE_MODEL.replace(f"{INJECTION} pump", "PUMP-NAME"), encoding="utf-8"
+    )
+    loaded = load_model(project)
+    text = assess(project).model_dump_json()
+    assessment = Assessment.model_validate_json(
+        text.replace("PUMP-NAME", json.dumps(CONTROL_NAME)[1:-1])
+    )
+    components = [
+        c.model_copy(update={"name": CONTROL_NAME}) if c.id == "pump" else c
+        for c in loaded.model.components
+    ]
+    model = loaded.model.model_copy(update={"components": components})
+    loaded = dataclasses.replace(loaded, model=model)
+    out = tmp_path / "out"
+    return Run(assessment, loaded, out, write_reports(assessment, loaded, out))
+
+
+def test_control_characters_are_shown_as_escapes(controls: Run) -> None:
+    assert any(t.target.name == CONTROL_NAME for t in controls.assessment.threats)
+    texts = {
+        "html": controls.written["html"].read_text(encoding="utf-8"),
+        "md": controls.written["md"].read_text(encoding="utf-8"),
+        "csv": controls.written["csv"].read_text(encoding="utf-8"),
+        "dfd": controls.written["dfd"].read_text(encoding="utf-8"),
+    }
+    for name, text in texts.items():
+        raw = sorted({hex(ord(c)) for c in text if c in RAW_CONTROLS and c not in "\r"})
+        assert raw == [], name
+        assert "\\u202e" in text, name
+    assert CONTROL_SHOWN in texts["html"]
+    # Markdown doubles the backslash, so that the escape shows as typed.
+    assert "Pump\\\\u0000 \\\\u202eexe.fdp" in md(CONTROL_NAME)
+    assert md(CONTROL_NAME) in texts["md"]
+    ET.fromstring(texts["dfd"])
+    labels = " ".join(t.text or "" for t in ET.fromstring(texts["dfd"]).iter(f"{SVG}text"))
+    assert "\\u202e" in labels
+    rows = list(csv.reader(io.StringIO(texts["csv"])))
+    assert CONTROL_SHOWN in {row[COLUMNS.index("target_name")] for row in rows[1:]}

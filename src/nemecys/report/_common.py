@@ -21,13 +21,33 @@ STRIDE_NAMES = {
     "E": "Elevation of privilege",
 }
 
-# Characters that XML 1.0 forbids even as character references. Model text may contain them.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Characters no report shows raw: C0 and C1 controls (tab and newline are allowed where a
+# format keeps them), the bidirectional embedding, override and isolate characters, which can
+# make text read differently from what it holds, and the two noncharacters XML 1.0 forbids.
+_UNSAFE_CHARS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffe\uffff"
+_UNSAFE = re.compile(f"[{_UNSAFE_CHARS}]")
+_UNSAFE_OR_LAYOUT = re.compile(f"[\t\n{_UNSAFE_CHARS}]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def visible_controls(text: str, keep_layout: bool = True) -> str:
+    """Replace control and bidirectional formatting characters by escapes such as `\\u202e`.
+
+    Tab and newline stay unless `keep_layout` is false.
+    """
+    return (_UNSAFE if keep_layout else _UNSAFE_OR_LAYOUT).sub(_escape_char, text)
 
 
 def xml_escape(text: object) -> str:
-    """Escape text for XML and HTML content and double-quoted attributes."""
-    value = _XML_INVALID.sub("", str(text))
+    """Escape text for XML and HTML content and double-quoted attributes.
+
+    Control and bidirectional formatting characters become visible escapes (see
+    `visible_controls`); XML 1.0 forbids most of them even as character references.
+    """
+    value = visible_controls(str(text))
     return (
         value.replace("&", "&amp;")
         .replace("<", "&lt;")

@@ -10,8 +10,9 @@ Steps:
       their neighbours' positions, sweeping left and right and keeping the best order found;
   (4) choose the side of each node that each edge leaves or enters by, size the nodes so
       that their ports fit, and compute coordinates on an 8-pixel grid;
-  (5) place the actors (external entities) in a band above the zones, each near the
-      components it uses.
+  (5) place the actors (external entities) without a zone in a band above the zones, each
+      near the components it uses. An actor that declares a zone is placed inside that zone
+      like a component.
 
 Edge routing is done afterwards by `nemecys.report._routing`.
 """
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from nemecys.model.schema import ComponentKind, SystemModel, ZoneKind
-from nemecys.report._common import text_width, wrap_text
+from nemecys.report._common import text_width, visible_controls, wrap_text
 from nemecys.threats.facts import ModelIndex
 
 CELL = 8
@@ -94,6 +95,11 @@ class DiagramNode:
 
     @property
     def is_actor(self) -> bool:
+        return self.shape == "external"
+
+    @property
+    def in_band(self) -> bool:
+        """True for an actor without a zone, drawn in the band above the zones."""
         return self.zone is None
 
     @property
@@ -197,17 +203,24 @@ def build_layout(
             name=actor.name or actor.id,
             kind=kind_label(actor.kind.value),
             shape="external",
-            zone=None,
+            zone=actor.zone if actor.zone in index.zones else None,
         )
+    for node in nodes.values():
+        node.name = visible_controls(node.name, keep_layout=False)
 
     zones: dict[str, DiagramZone] = {}
-    for component in model.components:
-        if component.zone not in zones:
-            zone = index.zones[component.zone]
-            zones[component.zone] = DiagramZone(
-                id=zone.id, name=zone.name or zone.id, kind=zone.kind, nodes=[]
+    for node in nodes.values():
+        if node.zone is None:
+            continue
+        if node.zone not in zones:
+            zone = index.zones[node.zone]
+            zones[node.zone] = DiagramZone(
+                id=zone.id,
+                name=visible_controls(zone.name or zone.id, keep_layout=False),
+                kind=zone.kind,
+                nodes=[],
             )
-        zones[component.zone].nodes.append(component.id)
+        zones[node.zone].nodes.append(node.id)
 
     edges: list[DiagramEdge] = []
     for number, flow in enumerate(model.flows, start=1):
@@ -384,7 +397,7 @@ def _order_within_columns(
     neighbours: dict[str, list[str]] = defaultdict(list)
     for edge in flows:
         a, b = edge.source, edge.target
-        if a == b or nodes[a].is_actor or nodes[b].is_actor:
+        if a == b or nodes[a].in_band or nodes[b].in_band:
             continue
         neighbours[a].append(b)
         neighbours[b].append(a)
@@ -478,11 +491,11 @@ def _choose_sides(
     for edge in edges:
         a, b = nodes[edge.source], nodes[edge.target]
         sides: tuple[Side, Side]
-        if a.is_actor and b.is_actor:
+        if a.in_band and b.in_band:
             sides = ("bottom", "bottom")
-        elif a.is_actor:
+        elif a.in_band:
             sides = ("bottom", "top")
-        elif b.is_actor:
+        elif b.in_band:
             sides = ("top", "bottom")
         elif a.id == b.id:
             sides = ("right", "top")
@@ -558,8 +571,8 @@ def _place(
     nodes: dict[str, DiagramNode],
     edges: list[DiagramEdge],
 ) -> tuple[int, int]:
-    has_actors = any(n.is_actor for n in nodes.values())
-    band = max((n.h for n in nodes.values() if n.is_actor), default=0)
+    has_actors = any(n.in_band for n in nodes.values())
+    band = max((n.h for n in nodes.values() if n.in_band), default=0)
     top = MARGIN + (band + BAND_GAP if has_actors else 0)
     gutters = _gutters(columns, zones, nodes, edges)
 
@@ -613,16 +626,16 @@ def _place(
 
 
 def _place_actors(nodes: dict[str, DiagramNode], edges: list[DiagramEdge], width: int) -> int:
-    """Place the actors in a row above the zones and return the right edge of the row."""
-    actors = [n for n in nodes.values() if n.is_actor]
+    """Place the actors without a zone in a row above the zones; return the row's right edge."""
+    actors = [n for n in nodes.values() if n.in_band]
     if not actors:
         return width
     linked: dict[str, list[float]] = defaultdict(list)
     for edge in edges:
         a, b = nodes[edge.source], nodes[edge.target]
-        if a.is_actor and not b.is_actor:
+        if a.in_band and not b.in_band:
             linked[a.id].append(b.cx)
-        if b.is_actor and not a.is_actor:
+        if b.in_band and not a.in_band:
             linked[b.id].append(a.cx)
     fallback = float(width)
     preferred_x = {

@@ -6,7 +6,12 @@ zone border, and with passing through a zone that contains neither end of the ed
 prefer the gutters between zones and spread over parallel tracks. Each edge leaves and
 enters its nodes at a port on the side chosen by the layout; ports on one side are spread
 out and ordered by the position of the other end, which avoids most crossings near nodes.
-An edge the search cannot route is drawn as a straight line and flagged `routed = False`.
+
+The work is bounded so that large diagrams stay fast: each search may expand a share of a
+fixed total of states (at least `_MIN_EXPANSIONS`, at most `_MAX_EXPANSIONS`). An edge whose
+search runs out is searched again with a much greedier heuristic and a budget proportional to
+its length. An edge that still has no route is drawn as a simple orthogonal line through the
+middle between its ends, flagged `routed = False` and drawn dashed.
 """
 
 from __future__ import annotations
@@ -31,12 +36,21 @@ _BORDER = 3.0  # per step on a zone border
 _SHARED_STEP = 0.3  # per step on a track already taken by a link of the same actor
 _STUB = 2  # grid cells between a port and the first routed point
 _LABEL_RADIUS = 9
+_BUCKET = 80
 # Weighted A*: overestimating the remaining cost expands far fewer states, because the zone
 # and overlap penalties make true costs much higher than the grid distance. Routes may come
 # out slightly longer than the cheapest ones.
 _HEURISTIC_WEIGHT = 1.5
-# Bound on the states one search may expand, so a pathological layout cannot hang the report.
-_MAX_EXPANSIONS = 400_000
+# Bounds on the states one search may expand. The examples need at most a few thousand per
+# edge, so small diagrams are routed as if there were no bound.
+_TOTAL_EXPANSIONS = 300_000
+_MIN_EXPANSIONS = 500
+_MAX_EXPANSIONS = 50_000
+# The retry after a search ran out: nearly greedy (the heuristic outweighs every penalty, which
+# only break ties), with a budget per grid cell of distance between the ends.
+_GREEDY_WEIGHT = 100.0
+_GREEDY_PER_CELL = 20
+_GREEDY_BASE = 2_000
 
 
 class _Grid:
@@ -96,11 +110,16 @@ class _Grid:
         goal_dir: int,
         own_zones: set[int],
         group: str | None = None,
+        *,
+        weight: float = _HEURISTIC_WEIGHT,
+        budget: int = _MAX_EXPANSIONS,
     ) -> list[int] | None:
-        """Return the cheapest grid path from `start` to `goal`, or None when there is none.
+        """Return a cheap grid path from `start` to `goal`, or None when there is none.
 
-        With a `group`, running over earlier edges of the same group costs less than an empty
-        step instead of more, so the group's edges merge into a tree.
+        The search overestimates the remaining cost by `weight` and gives up, returning None,
+        after expanding `budget` states. With a `group`, running over earlier edges of the same
+        group costs less than an empty step instead of more, so the group's edges merge into a
+        tree.
         """
         nx, ny = self.nx, self.ny
         goal_x, goal_y = goal % nx, goal // nx
@@ -112,7 +131,7 @@ class _Grid:
         def heuristic(index: int) -> float:
             x, y = index % nx, index // nx
             estimate = abs(x - goal_x) + abs(y - goal_y)
-            return _HEURISTIC_WEIGHT * (estimate + (_BEND if x != goal_x and y != goal_y else 0.0))
+            return weight * (estimate + (_BEND if x != goal_x and y != goal_y else 0.0))
 
         best: dict[int, float] = {start * 4 + start_dir: 0.0}
         parent: dict[int, int] = {}
@@ -134,7 +153,7 @@ class _Grid:
                 path.reverse()
                 return path
             expansions += 1
-            if expansions > _MAX_EXPANSIONS:
+            if expansions > budget:
                 return None
             x, y = index % nx, index // nx
             for new_dir in range(4):
@@ -254,6 +273,16 @@ def _outward(point: tuple[int, int], side: Side, cells: int) -> tuple[int, int]:
     return point[0] + _DX[direction] * cells * CELL, point[1] + _DY[direction] * cells * CELL
 
 
+def _plain_route(start: tuple[int, int], goal: tuple[int, int]) -> list[tuple[int, int]]:
+    """Return an orthogonal line from `start` to `goal` that turns in the middle between them."""
+    (x0, y0), (x1, y1) = start, goal
+    if abs(x1 - x0) >= abs(y1 - y0):
+        middle = (x0 + x1) // 2 // CELL * CELL
+        return [start, (middle, y0), (middle, y1), goal]
+    middle = (y0 + y1) // 2 // CELL * CELL
+    return [start, (x0, middle), (x1, middle), goal]
+
+
 def _simplify(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Drop repeated points and points in the middle of straight runs."""
     out: list[tuple[int, int]] = []
@@ -286,6 +315,8 @@ def route_edges(layout: DiagramLayout) -> None:
         range(len(layout.edges)),
         key=lambda i: (layout.edges[i].kind != "flow", length(i), i),
     )
+    budget = _TOTAL_EXPANSIONS // max(len(order), 1)
+    budget = min(max(budget, _MIN_EXPANSIONS), _MAX_EXPANSIONS)
     for i in order:
         edge = layout.edges[i]
         source_port, target_port = ports[(i, "source")], ports[(i, "target")]
@@ -300,16 +331,24 @@ def route_edges(layout: DiagramLayout) -> None:
         group = edge.source if edge.kind == "use" else None
         path = None
         if start_index is not None and goal_index is not None:
-            path = grid.search(
+            ends = (
                 start_index,
                 _SIDE_DIRECTION[edge.source_side],
                 goal_index,
                 _OPPOSITE[_SIDE_DIRECTION[edge.target_side]],
-                own,
-                group,
             )
+            path = grid.search(*ends, own, group, budget=budget)
+            if path is None:
+                cells = (abs(start[0] - goal[0]) + abs(start[1] - goal[1])) // CELL
+                path = grid.search(
+                    *ends,
+                    own,
+                    group,
+                    weight=_GREEDY_WEIGHT,
+                    budget=_GREEDY_BASE + _GREEDY_PER_CELL * cells,
+                )
         if path is None:
-            edge.points = [source_port, target_port]
+            edge.points = _simplify([source_port, *_plain_route(start, goal), target_port])
             edge.routed = False
         else:
             edge.points = _simplify([source_port, *(grid.point(p) for p in path), target_port])
@@ -360,11 +399,39 @@ def _boundary_crossings(layout: DiagramLayout, edge: DiagramEdge) -> list[tuple[
     return marks
 
 
-def _place_labels(layout: DiagramLayout, grid: _Grid) -> None:
-    placed: list[tuple[int, int]] = []
-    keep_clear = [
+def _keep_clear(layout: DiagramLayout, grid: _Grid) -> bytearray:
+    """Mark the grid points strictly inside a node (with a margin) or a zone label."""
+    mask = bytearray(grid.nx * grid.ny)
+    boxes = [
         (n.x - 12, n.y - 12, n.x + n.w + 12, n.y + n.h + 12) for n in layout.nodes.values()
     ] + [(z.x, z.y, z.x + z.label_w + 8, z.y + LABEL_BOTTOM + 8) for z in layout.zones]
+    for x0, y0, x1, y1 in boxes:
+        gx0, gx1 = max(0, x0 // CELL + 1), min(grid.nx - 1, (x1 - 1) // CELL)
+        for gy in range(max(0, y0 // CELL + 1), min(grid.ny - 1, (y1 - 1) // CELL) + 1):
+            row = gy * grid.nx
+            mask[row + gx0 : row + gx1 + 1] = b"\x01" * max(0, gx1 - gx0 + 1)
+    return mask
+
+
+def _nearest(buckets: dict[tuple[int, int], list[tuple[int, int]]], x: int, y: int) -> float:
+    """Return the distance to the nearest placed badge, or 99 when none is within 80 pixels."""
+    bx, by = x // _BUCKET, y // _BUCKET
+    return min(
+        (
+            math.dist((x, y), point)
+            for dx in (-1, 0, 1)
+            for dy in (-1, 0, 1)
+            for point in buckets.get((bx + dx, by + dy), ())
+        ),
+        default=99.0,
+    )
+
+
+def _place_labels(layout: DiagramLayout, grid: _Grid) -> None:
+    keep_clear = _keep_clear(layout, grid)
+    # Placed badges by 80-pixel square, so that only nearby ones are measured: a badge farther
+    # than 80 pixels counts the same as none.
+    buckets: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
     edge_index = {id(edge): i for i, edge in enumerate(layout.edges)}
     for edge in sorted((e for e in layout.edges if e.kind == "flow"), key=lambda e: e.number or 0):
         own = edge_index[id(edge)]
@@ -375,11 +442,15 @@ def _place_labels(layout: DiagramLayout, grid: _Grid) -> None:
         for k, (x, y) in enumerate(samples):
             if k < 3 or k > total - 4:
                 continue
-            if any(x0 < x < x1 and y0 < y < y1 for x0, y0, x1, y1 in keep_clear):
-                continue
             grid_index = grid.index(x, y)
-            others = len(grid.owners[grid_index] - {own}) if grid_index is not None else 0
-            nearest_badge = min((math.dist((x, y), p) for p in placed), default=99.0)
+            if grid_index is not None and x % CELL == 0 and y % CELL == 0:
+                if keep_clear[grid_index]:
+                    continue
+                owners = grid.owners.get(grid_index)
+                others = len(owners - {own}) if owners else 0
+            else:
+                others = 0
+            nearest_badge = _nearest(buckets, x, y)
             if nearest_badge < 2 * _LABEL_RADIUS + 4:
                 continue
             nearest_corner = min(abs(x - cx) + abs(y - cy) for cx, cy in corners)
@@ -396,4 +467,4 @@ def _place_labels(layout: DiagramLayout, grid: _Grid) -> None:
             edge.label = middle
         else:
             edge.label = best[1]
-        placed.append(edge.label)
+        buckets[(edge.label[0] // _BUCKET, edge.label[1] // _BUCKET)].append(edge.label)

@@ -3,6 +3,8 @@
 Rows follow the report's order (residual risk, then initial risk, highest first). Lists are
 joined with "; ". Text cells that a spreadsheet would read as a formula (starting with =, +,
 -, @, tab or carriage return) get a leading apostrophe, because model text is untrusted.
+Control characters other than tab and newline, and the bidirectional embedding, override and
+isolate characters, are written as visible escapes such as `\\u202e`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import io
 from pathlib import Path
 
 from nemecys.fileio import write_atomic
-from nemecys.report._common import display_path, sorted_threats
+from nemecys.report._common import display_path, sorted_threats, visible_controls
 from nemecys.results import Assessment, ThreatResult
 
 COLUMNS = (
@@ -52,7 +54,9 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    if value.startswith(_FORMULA_START):
+        value = "'" + value
+    return visible_controls(value)
 
 
 def _row(threat: ThreatResult, base: Path) -> list[str]:

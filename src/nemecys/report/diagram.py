@@ -1,10 +1,10 @@
 """Data flow diagram of the system model as standalone SVG, built without Graphviz or JavaScript.
 
 Trust zones are dashed boxes. Components follow the DFD notation: processes are rounded
-rectangles, data stores cylinders, and actors (external entities) plain rectangles above the
-zones. Every flow is an orthogonal arrow with a numbered badge; red diamonds mark where a
-flow crosses a trust boundary. Components and flow badges are tinted by the worst residual
-risk of the threats against them. The flow table under the diagram maps each number to the
+rectangles, data stores cylinders, and actors (external entities) plain rectangles, above the
+zones or inside the zone the actor declares. Every flow is an orthogonal arrow with a numbered
+badge; red diamonds mark where a flow crosses a trust boundary. Components and flow badges are
+tinted by the worst residual risk of the threats against them. The flow table under the diagram maps each number to the
 flow's name, ends, protocol, data and the boundary it crosses.
 
 All model text is escaped: names come from the model file and are untrusted.
@@ -120,17 +120,20 @@ def flow_rows(assessment: Assessment, model: SystemModel) -> list[FlowRow]:
     names = {c.id: c.name or c.id for c in model.components}
     names.update({a.id: a.name or a.id for a in model.actors})
     assets = {a.id: a.name or a.id for a in model.assets}
-    zone_of = {c.id: c.zone for c in model.components}
+
+    def zone_of(endpoint: str) -> str | None:
+        zone = index.zone_id(endpoint)
+        return zone if zone in index.zones else None
 
     def zone_name(endpoint: str) -> str:
-        zone = zone_of.get(endpoint)
+        zone = zone_of(endpoint)
         if zone is None:
             return "outside (actor)"
         return index.zones[zone].name or zone
 
     rows = []
     for number, flow in enumerate(model.flows, start=1):
-        crossing = zone_of.get(flow.source) != zone_of.get(flow.destination)
+        crossing = zone_of(flow.source) != zone_of(flow.destination)
         rows.append(
             FlowRow(
                 number=number,
@@ -161,10 +164,20 @@ def layout_dfd(assessment: Assessment, model: SystemModel) -> DiagramLayout:
 
 
 def render_dfd(
-    assessment: Assessment, model: SystemModel, *, flow_table: bool = True, id_prefix: str = "dfd"
+    assessment: Assessment,
+    model: SystemModel,
+    *,
+    flow_table: bool = True,
+    id_prefix: str = "dfd",
+    layout: DiagramLayout | None = None,
 ) -> str:
-    """Return the SVG document of the data flow diagram, with the flow table unless disabled."""
-    layout = layout_dfd(assessment, model)
+    """Return the SVG document of the data flow diagram, with the flow table unless disabled.
+
+    Pass the `layout` from `layout_dfd` to draw one diagram several times without placing and
+    routing it again.
+    """
+    if layout is None:
+        layout = layout_dfd(assessment, model)
     colors = level_colors(assessment.risk_levels)
     rows = flow_rows(assessment, model)
     width = max(layout.width, 960)

@@ -3,7 +3,8 @@
 The page inlines its CSS and SVG figures and loads nothing from elsewhere, so it can be
 archived as one file in a design history file. It is rendered from the Jinja2 template
 `templates/report.html.j2` with autoescaping on. The only markup passed in unescaped is the
-SVG that `diagram` and `heatmap` build, and they escape model text themselves.
+SVG that `diagram` and `heatmap` build, and they escape model text themselves. Control and
+bidirectional formatting characters in any other output become visible escapes.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from nemecys.report._common import (
     display_path,
     level_colors,
     sorted_threats,
+    visible_controls,
     words,
 )
+from nemecys.report._layout import DiagramLayout
 from nemecys.report.diagram import flow_rows, render_dfd
 from nemecys.report.heatmap import render_heatmap
 from nemecys.report.vulnerabilities import (
@@ -61,10 +64,18 @@ class SbomView:
     licenses: int
 
 
+def _visible(value: object) -> object:
+    """Show control and bidirectional formatting characters in template output as escapes."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible_controls(value)
+    return value
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("nemecys.report", "templates"),
         autoescape=True,
+        finalize=_visible,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -93,8 +104,10 @@ def _sbom_views(assessment: Assessment, loaded: LoadedModel) -> list[SbomView]:
     return views
 
 
-def render_html(assessment: Assessment, loaded: LoadedModel) -> str:
-    """Return the HTML document of the report."""
+def render_html(
+    assessment: Assessment, loaded: LoadedModel, layout: DiagramLayout | None = None
+) -> str:
+    """Return the HTML document of the report, drawing the diagram from `layout` if given."""
     model = loaded.model
     threats = sorted_threats(assessment)
     counted = applicable(threats)
@@ -125,7 +138,9 @@ def render_html(assessment: Assessment, loaded: LoadedModel) -> str:
         "stride_names": STRIDE_NAMES,
         "function_names": {f.id: f.name for f in assessment.system.functions},
         "catalog": catalog,
-        "dfd": Markup(render_dfd(assessment, model, flow_table=False, id_prefix="dfd")),
+        "dfd": Markup(
+            render_dfd(assessment, model, flow_table=False, id_prefix="dfd", layout=layout)
+        ),
         "flows": flow_rows(assessment, model),
         "heatmap_initial": Markup(render_heatmap(assessment, "initial", "Initial risk")),
         "heatmap_residual": Markup(
@@ -166,6 +181,11 @@ def _vulnerability_context(
     }
 
 
-def write_html(assessment: Assessment, loaded: LoadedModel, out_dir: Path) -> Path:
+def write_html(
+    assessment: Assessment,
+    loaded: LoadedModel,
+    out_dir: Path,
+    layout: DiagramLayout | None = None,
+) -> Path:
     """Write `report.html` into `out_dir`."""
-    return write_atomic(out_dir / "report.html", render_html(assessment, loaded))
+    return write_atomic(out_dir / "report.html", render_html(assessment, loaded, layout))

@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from nemecys.fileio import write_atomic
-from nemecys.report._common import applicable, sorted_threats, words
+from nemecys.report._common import applicable, sorted_threats, visible_controls, words
 from nemecys.report.vulnerabilities import markdown_lines
 from nemecys.results import Assessment, ThreatResult
 
@@ -22,8 +22,11 @@ _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 
 
 def md(text: object) -> str:
-    """Escape text for one line of Markdown, table cells included."""
-    value = " ".join(str(text).split())
+    """Escape text for one line of Markdown, table cells included.
+
+    Control and bidirectional formatting characters become visible escapes such as `\\u202e`.
+    """
+    value = visible_controls(" ".join(str(text).split()), keep_layout=False)
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _SPECIAL.sub(r"\\\1", value)
 
