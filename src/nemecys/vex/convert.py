@@ -9,7 +9,7 @@ is an analyst's decision, not a version match.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from nemecys.sbom.model import SbomDocument, SoftwareComponent
@@ -148,29 +148,33 @@ def apply_to_findings(
         components[sbom.subject.key] = sbom.subject
     updated = []
     for finding in findings:
-        component = components.get(finding.component_key) or SoftwareComponent(
-            key=finding.component_key,
-            name=finding.component_name,
-            version=finding.component_version,
-            purl=finding.component_purl,
-        )
-        statement = index.decide(component, finding.ids)
-        if statement is None:
-            updated.append(finding)
-            continue
-        justification = statement.justification
-        updated.append(
-            replace(
-                finding,
-                state=statement.state.value,
-                justification=cyclonedx_justification(justification).value
-                if justification
-                else None,
-                detail=statement.detail,
-                remediation=statement.action or finding.remediation,
-            )
-        )
+        statement = index.decide(finding_component(finding, components), finding.ids)
+        updated.append(finding if statement is None else with_statement(finding, statement))
     return updated
+
+
+def finding_component(
+    finding: Finding, components: Mapping[str, SoftwareComponent]
+) -> SoftwareComponent:
+    """Return the SBOM component of a finding, or one rebuilt from the finding's fields."""
+    return components.get(finding.component_key) or SoftwareComponent(
+        key=finding.component_key,
+        name=finding.component_name,
+        version=finding.component_version,
+        purl=finding.component_purl,
+    )
+
+
+def with_statement(finding: Finding, statement: VexStatement) -> Finding:
+    """Return the finding with the state, justification and detail of a VEX statement."""
+    justification = statement.justification
+    return replace(
+        finding,
+        state=statement.state.value,
+        justification=cyclonedx_justification(justification).value if justification else None,
+        detail=statement.detail,
+        remediation=statement.action or finding.remediation,
+    )
 
 
 def now_timestamp() -> str:

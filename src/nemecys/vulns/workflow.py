@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 from nemecys.sbom.model import SbomDocument, SoftwareComponent
 from nemecys.vex._common import parse_timestamp
 from nemecys.vex.apply import VexIndex
-from nemecys.vex.model import VexDocument, VexStatement, cyclonedx_justification
+from nemecys.vex.convert import finding_component, with_statement
+from nemecys.vex.model import VexDocument, VexStatement
 from nemecys.vex.triage import CarriedDecision, carry_over, record_statements
 from nemecys.vulns.findings import Finding, ScanResult
 from nemecys.vulns.match import Matcher, MatchOptions, finish_findings
@@ -297,28 +298,12 @@ def _apply_vex(
     updated: list[Finding] = []
     applied: list[tuple[SoftwareComponent, VexStatement]] = []
     for finding in findings:
-        component = components.get(finding.component_key) or SoftwareComponent(
-            key=finding.component_key,
-            name=finding.component_name,
-            version=finding.component_version,
-            purl=finding.component_purl,
-        )
+        component = finding_component(finding, components)
         statement = index.decide(component, finding.ids)
         if statement is None or _stored_is_newer(origins.get(finding_key(finding)), statement):
             updated.append(finding)
             continue
-        justification = statement.justification
-        updated.append(
-            replace(
-                finding,
-                state=statement.state.value,
-                justification=cyclonedx_justification(justification).value
-                if justification
-                else None,
-                detail=statement.detail,
-                remediation=statement.action or finding.remediation,
-            )
-        )
+        updated.append(with_statement(finding, statement))
         applied.append((component, statement))
         origins[finding_key(finding)] = TriageOrigin(
             source=sources.get(id(statement), "VEX"),
