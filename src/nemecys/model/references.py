@@ -84,8 +84,8 @@ def check_document(
     """Return every cross-reference problem of a merged model document.
 
     `rule_ids` and `catalog_ids` enable the checks of references into the threat library and
-    the control catalog; threat ids are checked later by `check_threat_ids`, once threats are
-    derived.
+    the control catalog. Threat ids are checked later by `check_threat_ids`, because they exist
+    only once threats are derived.
     """
     check = _Checker(document, source)
 

@@ -60,12 +60,21 @@ class RiskMatrix(_Frozen):
 
     @model_validator(mode="after")
     def _check(self) -> RiskMatrix:
+        # (1) The axes are fixed: the scoring engine produces exactly these levels.
         if self.exploitability_levels != _EXPLOITABILITY_NAMES:
-            raise ValueError(f"exploitability_levels must be {_EXPLOITABILITY_NAMES}")
+            raise LocatedValueError(
+                f"exploitability_levels must be {_EXPLOITABILITY_NAMES}", ("exploitability_levels",)
+            )
         if self.severity_levels != _SEVERITY_NAMES:
-            raise ValueError(f"severity_levels must be {_SEVERITY_NAMES}")
+            raise LocatedValueError(
+                f"severity_levels must be {_SEVERITY_NAMES}", ("severity_levels",)
+            )
         if sorted(self.cells) != sorted(_SEVERITY_NAMES):
-            raise ValueError(f"cells needs one row per severity level: {_SEVERITY_NAMES}")
+            raise LocatedValueError(
+                f"cells needs one row per severity level: {_SEVERITY_NAMES}", ("cells",)
+            )
+
+        # (2) Every cell names a declared risk level.
         rank = {level: i for i, level in enumerate(self.risk_levels)}
         for severity, row in self.cells.items():
             if len(row) != len(_EXPLOITABILITY_NAMES):
@@ -79,9 +88,14 @@ class RiskMatrix(_Frozen):
                         f"cells.{severity}: '{cell}' is not one of risk_levels {self.risk_levels}",
                         ("cells", severity, ci),
                     )
+
+        # (3) Acceptance covers every risk level.
         if set(self.acceptance) != set(self.risk_levels):
-            raise ValueError("acceptance needs exactly one entry per risk level")
-        # Risk must never fall when severity or exploitability rises; otherwise adding a
+            raise LocatedValueError(
+                "acceptance needs exactly one entry per risk level", ("acceptance",)
+            )
+
+        # (4) Risk must never fall when severity or exploitability rises. Otherwise adding a
         # control or correcting a severity upwards could hide a risk.
         ranks = [[rank[v] for v in self.cells[s]] for s in _SEVERITY_NAMES]
         for si, ranked in enumerate(ranks):
@@ -98,6 +112,8 @@ class RiskMatrix(_Frozen):
                         "risk must never fall when severity rises",
                         ("cells", _SEVERITY_NAMES[si], ei),
                     )
+
+        # (5) A higher risk level is never accepted more easily than a lower one.
         accept_rank = {
             Acceptance.ACCEPTABLE: 0,
             Acceptance.DECISION_REQUIRED: 1,
